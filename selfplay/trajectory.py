@@ -1,0 +1,350 @@
+"""Finished self-play games: the :class:`Trajectory` record, its wire format and training arrays.
+
+Wire format (``encode``/``decode``): one msgpack map with exactly the keys
+
+* ``"format"``: ``"zeroplay.trajectory"``; ``"version"``: :data:`FORMAT_VERSION`;
+* ``"game"``: the game spec (``Game.spec()``), a map of str to str/int/float/bool/None;
+* ``"weights_version"``: int >= 0;
+* ``"actions"``: array int64 ``[T]``;
+* ``"policy_lengths"``: array int64 ``[T]``, the number of legal moves at each ply;
+* ``"policies"``: array float32 ``[sum(policy_lengths)]``, the policies concatenated;
+* ``"root_values"``: array float32 ``[T]``;
+* ``"returns"``: list of floats, one per player;
+* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: int or None.
+
+An array is a map ``{"dtype": "<i8" | "<f4", "shape": [..], "data": bytes}`` with
+little-endian raw data whose length must match the shape.
+
+``decode`` treats its input as untrusted: every failure, whatever its cause, is
+raised as :class:`TrajectoryError` (a ``ValueError``) naming the reason, and the
+game is replayed through the rules with checked moves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Optional
+
+import msgpack
+import numpy as np
+
+import games
+from games.base import Game
+
+FORMAT_NAME = "zeroplay.trajectory"
+FORMAT_VERSION = 1
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+TERMINATIONS = ("terminal", "resigned")
+_PROB_TOLERANCE = 1e-3
+_KEYS = frozenset(
+    {
+        "format",
+        "version",
+        "game",
+        "weights_version",
+        "actions",
+        "policy_lengths",
+        "policies",
+        "root_values",
+        "returns",
+        "termination",
+        "resigned_by",
+    }
+)
+
+
+class TrajectoryError(ValueError):
+    """A trajectory (usually bytes from elsewhere) that is malformed or inconsistent with the rules."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trajectory:
+    """One finished game as self-play produced it.
+
+    Attributes:
+        game_spec: ``Game.spec()`` of the game played.
+        weights_version: the network version that played the game's FIRST move
+            (the oldest version involved when the evaluator changed mid-game).
+        actions: int64 ``[T]``, the moves in order.
+        policies: ``T`` float32 arrays; entry ``t`` is the search policy at ply ``t``
+            over that position's LEGAL actions in increasing action order (so its
+            length is the number of legal moves there); sums to 1.
+        root_values: float32 ``[T]``, the search's root value, mover's view.
+        returns: the outcome per player (zero-sum, in [-1, 1]).
+        termination: ``"terminal"`` (the rules ended the game) or ``"resigned"``.
+        resigned_by: the player who resigned (the player to move at the end), else None.
+    """
+
+    game_spec: dict
+    weights_version: int
+    actions: np.ndarray  # int64 [T]
+    policies: tuple  # T x float32 [num_legal_t]
+    root_values: np.ndarray  # float32 [T]
+    returns: tuple  # [num_players] float
+    termination: str = "terminal"
+    resigned_by: Optional[int] = None
+
+    @property
+    def num_moves(self) -> int:
+        return len(self.actions)
+
+    def game(self) -> Game:
+        return games.from_spec(dict(self.game_spec))
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def _pack_array(arr: np.ndarray, dtype: str) -> dict:
+    a = np.ascontiguousarray(arr, dtype=np.dtype(dtype))
+    return {"dtype": dtype, "shape": list(a.shape), "data": a.tobytes()}
+
+
+def encode(trajectory: Trajectory) -> bytes:
+    """The msgpack bytes of ``trajectory`` (see the module docstring for the format)."""
+    policies = [np.asarray(p, dtype=np.float32).reshape(-1) for p in trajectory.policies]
+    lengths = np.array([len(p) for p in policies], dtype=np.int64)
+    flat = np.concatenate(policies) if policies else np.zeros(0, dtype=np.float32)
+    message = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "game": dict(trajectory.game_spec),
+        "weights_version": int(trajectory.weights_version),
+        "actions": _pack_array(np.asarray(trajectory.actions).reshape(-1), "<i8"),
+        "policy_lengths": _pack_array(lengths, "<i8"),
+        "policies": _pack_array(flat, "<f4"),
+        "root_values": _pack_array(np.asarray(trajectory.root_values).reshape(-1), "<f4"),
+        "returns": [float(r) for r in trajectory.returns],
+        "termination": str(trajectory.termination),
+        "resigned_by": None if trajectory.resigned_by is None else int(trajectory.resigned_by),
+    }
+    return msgpack.packb(message, use_bin_type=True)
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _unpack_array(message: dict, key: str, dtype: str, ndim: int) -> np.ndarray:
+    obj = message[key]
+    if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
+        raise TrajectoryError(f"{key}: expected an array map with keys dtype, shape, data")
+    if obj["dtype"] != dtype:
+        raise TrajectoryError(f"{key}: dtype {obj['dtype']!r}, expected {dtype!r}")
+    shape = obj["shape"]
+    if not isinstance(shape, list) or len(shape) != ndim or not all(_is_int(d) and d >= 0 for d in shape):
+        raise TrajectoryError(f"{key}: bad shape {shape!r} (expected {ndim} non-negative ints)")
+    data = obj["data"]
+    if not isinstance(data, bytes):
+        raise TrajectoryError(f"{key}: data must be bytes")
+    dt = np.dtype(dtype)
+    expected = dt.itemsize * math.prod(shape)
+    if len(data) != expected:
+        raise TrajectoryError(f"{key}: {len(data)} data bytes for shape {shape} ({expected} expected)")
+    return np.frombuffer(data, dtype=dt).reshape(shape).astype(dt.newbyteorder("="))
+
+
+def _check_spec(spec: Any) -> dict:
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise TrajectoryError("game: must be a map with a string 'name'")
+    for k, v in spec.items():
+        if not isinstance(k, str):
+            raise TrajectoryError("game: option names must be strings")
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            raise TrajectoryError(f"game: option {k!r} has unsupported type {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise TrajectoryError(f"game: option {k!r} is not finite")
+    return spec
+
+
+def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
+    """Parse and fully validate untrusted bytes (see :func:`validate`).
+
+    Raises:
+        TrajectoryError: for anything wrong, including oversized input (> ``max_bytes``).
+    """
+    try:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TrajectoryError(f"expected bytes, got {type(data).__name__}")
+        if len(data) > max_bytes:
+            raise TrajectoryError(f"{len(data)} bytes exceeds the limit of {max_bytes}")
+        try:
+            message = msgpack.unpackb(
+                bytes(data),
+                raw=False,
+                strict_map_key=True,
+                use_list=True,
+            )
+        except Exception as err:  # noqa: BLE001 - any parser failure is a bad record
+            raise TrajectoryError(f"not valid msgpack: {type(err).__name__}: {err}") from None
+        if not isinstance(message, dict):
+            raise TrajectoryError("the record is not a map")
+        if set(message) != _KEYS:
+            missing, extra = sorted(_KEYS - set(message)), sorted(map(str, set(message) - _KEYS))
+            raise TrajectoryError(f"wrong keys: missing {missing}, unexpected {extra}")
+        if message["format"] != FORMAT_NAME:
+            raise TrajectoryError(f"format {message['format']!r} is not {FORMAT_NAME!r}")
+        if not _is_int(message["version"]) or message["version"] != FORMAT_VERSION:
+            raise TrajectoryError(f"unsupported format version {message['version']!r}")
+        spec = _check_spec(message["game"])
+        wv = message["weights_version"]
+        if not _is_int(wv) or wv < 0:
+            raise TrajectoryError(f"weights_version must be an int >= 0 (got {wv!r})")
+        actions = _unpack_array(message, "actions", "<i8", 1)
+        lengths = _unpack_array(message, "policy_lengths", "<i8", 1)
+        flat = _unpack_array(message, "policies", "<f4", 1)
+        root_values = _unpack_array(message, "root_values", "<f4", 1)
+        t = len(actions)
+        if len(lengths) != t or len(root_values) != t:
+            raise TrajectoryError(
+                f"lengths differ: {t} actions, {len(lengths)} policy lengths, {len(root_values)} root values"
+            )
+        if (lengths < 1).any() or int(lengths.sum()) != len(flat):
+            raise TrajectoryError("policy_lengths do not partition the policies")
+        bounds = np.cumsum(lengths)[:-1]
+        policies = tuple(np.split(flat, bounds)) if t else ()
+        returns = message["returns"]
+        if not isinstance(returns, list) or not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in returns):
+            raise TrajectoryError("returns must be a list of numbers")
+        termination = message["termination"]
+        if termination not in TERMINATIONS:
+            raise TrajectoryError(f"termination {termination!r} not one of {TERMINATIONS}")
+        resigned_by = message["resigned_by"]
+        if resigned_by is not None and not _is_int(resigned_by):
+            raise TrajectoryError("resigned_by must be an int or None")
+        trajectory = Trajectory(
+            game_spec=spec,
+            weights_version=wv,
+            actions=actions,
+            policies=policies,
+            root_values=root_values,
+            returns=tuple(float(r) for r in returns),
+            termination=termination,
+            resigned_by=resigned_by,
+        )
+        validate(trajectory)
+        return trajectory
+    except TrajectoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - nothing but TrajectoryError may escape
+        raise TrajectoryError(f"invalid trajectory: {type(err).__name__}: {err}") from None
+
+
+def validate(trajectory: Trajectory, game: Game | None = None) -> Game:
+    """Check a trajectory against the rules; returns its game.
+
+    Checks: finite values, policies >= 0 summing to 1 (tolerance 1e-3) and as long
+    as the legal-move count of their position, root values in [-1, 1], every action
+    legal when replayed (checked ``apply``), and the end: a terminal position with
+    exactly the recorded returns, or a resignation by the player to move with
+    returns -1 for them and +1 for the opponent.
+
+    Raises:
+        TrajectoryError: naming the first problem found.
+    """
+    try:
+        if game is None:
+            try:
+                game = games.from_spec(dict(trajectory.game_spec))
+            except Exception as err:  # noqa: BLE001
+                raise TrajectoryError(f"game spec {trajectory.game_spec!r} not accepted: {err}") from None
+        actions = np.asarray(trajectory.actions)
+        root_values = np.asarray(trajectory.root_values)
+        t = len(actions)
+        if len(trajectory.policies) != t or len(root_values) != t:
+            raise TrajectoryError("actions, policies and root values differ in length")
+        if not np.isfinite(root_values).all():
+            raise TrajectoryError("root values are not all finite")
+        if (np.abs(root_values) > 1.0 + 1e-6).any():
+            raise TrajectoryError("root values must lie in [-1, 1]")
+        if not _is_int(trajectory.weights_version) or trajectory.weights_version < 0:
+            raise TrajectoryError("weights_version must be an int >= 0")
+        state = game.initial_state()
+        for i, (action, policy) in enumerate(zip(actions.tolist(), trajectory.policies)):
+            policy = np.asarray(policy)
+            if policy.ndim != 1 or not np.isfinite(policy).all():
+                raise TrajectoryError(f"ply {i}: policy is not a finite vector")
+            if (policy < 0).any() or abs(float(policy.sum(dtype=np.float64)) - 1.0) > _PROB_TOLERANCE:
+                raise TrajectoryError(f"ply {i}: policy is not a probability distribution")
+            if state.is_terminal():
+                raise TrajectoryError(f"ply {i}: move {action} played after the game ended")
+            num_legal = int(np.count_nonzero(state.legal_mask()))
+            if len(policy) != num_legal:
+                raise TrajectoryError(f"ply {i}: policy has {len(policy)} entries for {num_legal} legal moves")
+            try:
+                state = state.apply(int(action))
+            except games.GameError as err:
+                raise TrajectoryError(f"ply {i}: {err}") from None
+        returns = tuple(float(r) for r in trajectory.returns)
+        if len(returns) != 2:
+            raise TrajectoryError(f"returns has {len(returns)} entries, expected 2")
+        if trajectory.termination == "terminal":
+            if trajectory.resigned_by is not None:
+                raise TrajectoryError("resigned_by set on a game that ended by the rules")
+            if not state.is_terminal():
+                raise TrajectoryError("the recorded moves do not end the game")
+            if tuple(float(r) for r in state.returns()) != returns:
+                raise TrajectoryError(f"recorded returns {returns} differ from the rules' {state.returns()}")
+        elif trajectory.termination == "resigned":
+            if state.is_terminal():
+                raise TrajectoryError("resignation recorded in a finished game")
+            if trajectory.resigned_by != state.to_play:
+                raise TrajectoryError("only the player to move can resign")
+            expected = tuple(-1.0 if p == state.to_play else 1.0 for p in range(2))
+            if returns != expected:
+                raise TrajectoryError(f"returns {returns} do not match a resignation by {trajectory.resigned_by}")
+        else:
+            raise TrajectoryError(f"termination {trajectory.termination!r} not one of {TERMINATIONS}")
+        return game
+    except TrajectoryError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise TrajectoryError(f"invalid trajectory: {type(err).__name__}: {err}") from None
+
+
+# --------------------------------------------------------------------------- training
+
+
+def training_arrays(
+    trajectory: Trajectory, game: Game | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Replay the game into training examples, one per ply.
+
+    Returns:
+        observations float32 ``[T, C, H, W]`` (mover's view), legal_masks bool ``[T, A]``,
+        policy_targets float32 ``[T, A]`` (the stored policy scattered over the legal
+        actions, 0 elsewhere), value_targets float32 ``[T]`` (the final return of
+        the player to move at that ply).
+    """
+    if game is None:
+        game = games.from_spec(dict(trajectory.game_spec))
+    t = len(trajectory.actions)
+    obs = np.zeros((t, *game.observation_shape), dtype=np.float32)
+    masks = np.zeros((t, game.num_actions), dtype=bool)
+    targets = np.zeros((t, game.num_actions), dtype=np.float32)
+    values = np.zeros(t, dtype=np.float32)
+    state = game.initial_state()
+    for i, action in enumerate(np.asarray(trajectory.actions).tolist()):
+        mask = state.legal_mask()
+        obs[i] = state.observation()
+        masks[i] = mask
+        targets[i, mask] = trajectory.policies[i]
+        values[i] = trajectory.returns[state.to_play]
+        state = state.apply(action)
+    return obs, masks, targets, values
+
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMAT_VERSION",
+    "Trajectory",
+    "TrajectoryError",
+    "decode",
+    "encode",
+    "training_arrays",
+    "validate",
+]

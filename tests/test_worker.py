@@ -1,0 +1,126 @@
+"""Tests of selfplay.worker: batched self-play producing valid trajectories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import games
+from selfplay.search import SearchConfig, uniform_evaluator
+from selfplay.trajectory import decode, encode, training_arrays
+from selfplay.worker import Worker, WorkerConfig
+
+TTT = games.make("tictactoe")
+
+
+@pytest.mark.parametrize("algorithm", ["puct", "gumbel"])
+def test_plays_complete_games_that_decode_and_replay(algorithm):
+    cfg = WorkerConfig(
+        num_games=8, search=SearchConfig(num_simulations=16, algorithm=algorithm, temperature_moves=3)
+    )
+    worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0), weights_version=5)
+    trajs = worker.play(20)
+    assert len(trajs) >= 20
+    distinct = set()
+    for traj in trajs:
+        back = decode(encode(traj))
+        assert back.weights_version == 5
+        assert back.game_spec == TTT.spec()
+        obs, masks, targets, values = training_arrays(back)
+        assert len(obs) == len(traj.actions) >= 5
+        np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+        assert set(np.unique(values)) <= {-1.0, 0.0, 1.0}
+        distinct.add(tuple(traj.actions.tolist()))
+    assert len(distinct) > 5  # noise and temperature make the games differ
+    stats = worker.stats
+    assert stats.games_finished == len(trajs)
+    assert stats.moves >= sum(len(t.actions) for t in trajs)
+    assert stats.simulations == 16 * stats.moves
+    assert 0 < stats.positions_evaluated <= stats.simulations + stats.moves
+    assert stats.evaluate_calls > 0 and 0 <= stats.evaluate_seconds <= stats.total_seconds
+
+
+def test_weights_version_switches_between_moves():
+    calls = {"a": 0, "b": 0}
+
+    def make(name):
+        def evaluate(obs, masks):
+            calls[name] += 1
+            return uniform_evaluator(obs, masks)
+
+        return evaluate
+
+    cfg = WorkerConfig(num_games=4, search=SearchConfig(num_simulations=8))
+    worker = Worker(TTT, make("a"), cfg, rng=np.random.default_rng(1), weights_version=1)
+    first = worker.step()  # one move in each game with version 1
+    assert first == [] and calls["a"] > 0
+    worker.set_evaluator(make("b"), 2)
+    assert worker.weights_version == 2
+    before = calls["a"]
+    trajs = worker.play(12)
+    assert calls["a"] == before and calls["b"] > 0  # the old evaluator is never used again
+    versions = [t.weights_version for t in trajs]
+    # the games begun under version 1 record it; games begun later record 2
+    assert versions[:4] == [1, 1, 1, 1] and set(versions[4:]) == {2}
+    for t in trajs:
+        decode(encode(t))
+
+
+def test_noise_on_in_worker():
+    seen = []
+
+    class Spy:
+        def __call__(self, obs, masks):
+            return uniform_evaluator(obs, masks)
+
+    import selfplay.worker as worker_module
+
+    original = worker_module.search
+
+    def spy_search(*args, **kwargs):
+        result = original(*args, **kwargs)
+        seen.append((kwargs.get("add_noise"), result))
+        return result
+
+    worker_module.search = spy_search
+    try:
+        worker = Worker(TTT, Spy(), WorkerConfig(num_games=2, search=SearchConfig(num_simulations=4)), rng=np.random.default_rng(0))
+        worker.step()
+    finally:
+        worker_module.search = original
+    add_noise, result = seen[0]
+    assert add_noise is True
+    for out in result.outputs:
+        assert not np.allclose(out.search_prior, out.prior)  # noise was mixed into the root prior
+
+
+def test_tree_reuse_in_worker():
+    cfg = WorkerConfig(num_games=2, search=SearchConfig(num_simulations=30))
+    worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0))
+    worker.step()
+    from selfplay.search import Tree
+
+    assert all(isinstance(g.root, Tree) for g in worker._games)
+    no_reuse = Worker(
+        TTT, uniform_evaluator, WorkerConfig(num_games=2, search=cfg.search, tree_reuse=False), rng=np.random.default_rng(0)
+    )
+    no_reuse.step()
+    assert not any(isinstance(g.root, Tree) for g in no_reuse._games)
+    assert len(no_reuse.play(3)) >= 3
+
+
+def test_connect4_games():
+    c4 = games.make("connect4")
+    cfg = WorkerConfig(num_games=16, search=SearchConfig(num_simulations=8, temperature_moves=4))
+    worker = Worker(c4, uniform_evaluator, cfg, rng=np.random.default_rng(0))
+    trajs = worker.play(4)
+    for t in trajs:
+        back = decode(encode(t))
+        assert back.returns in {(1.0, -1.0), (-1.0, 1.0), (0.0, 0.0)}
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="num_games"):
+        WorkerConfig(num_games=0)
+    with pytest.raises(ValueError, match="search"):
+        WorkerConfig(search=None)  # type: ignore[arg-type]
