@@ -1,0 +1,456 @@
+"""Checkpoints: weights + training state + JSON metadata, written atomically.
+
+Layout (``STEP`` zero-padded to 9 digits)::
+
+    RUN_DIR/checkpoints/ckpt-STEP.pt         weights: {name: tensor} (torch.save)
+    RUN_DIR/checkpoints/ckpt-STEP.train.pt   optional full training state (Learner.state_dict())
+    RUN_DIR/checkpoints/ckpt-STEP.json       metadata, written LAST
+
+Metadata (``format_version`` 1)::
+
+    {"format": "zeroplay-checkpoint", "format_version": 1,
+     "game": {game spec}, "network": {NetworkConfig}, "step": int, "weights_version": int,
+     "run_config": {opaque JSON dict}, "created_unix": float, "torch_version": str,
+     "files": {"weights": {"name": "ckpt-STEP.pt", "bytes": int, "sha256": hex},
+               "training_state": {...same...} or null}}
+
+Safety: files are read fully, their size and sha256 checked against the metadata,
+then deserialised with ``torch.load(weights_only=True)``, which only rebuilds
+tensors and primitive containers and never executes code from the file. Weights
+must be a flat ``{str: Tensor}`` dict. Any problem raises :class:`CheckpointError`
+naming the file.
+
+Atomicity: every file is written to a temporary file in the same directory,
+flushed and fsynced, renamed over its final name with ``os.replace`` and the
+directory fsynced. The metadata file is written last, so a checkpoint is visible
+(to :func:`latest_checkpoint`) only once complete. Older checkpoints beyond
+``keep`` are deleted (metadata first, so a half-deleted checkpoint is invisible).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from games.base import Game
+from learner.network import NetworkConfig, PolicyValueNet
+
+FORMAT = "zeroplay-checkpoint"
+FORMAT_VERSION = 1
+CHECKPOINTS_SUBDIR = "checkpoints"
+
+_NAME_RE = re.compile(r"^ckpt-(\d+)\.json$")
+_FILE_RE = re.compile(r"^ckpt-(\d+)\.(json|pt|train\.pt)$")
+_REQUIRED = {
+    "format": str,
+    "format_version": int,
+    "game": dict,
+    "network": dict,
+    "step": int,
+    "weights_version": int,
+    "run_config": dict,
+    "files": dict,
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, truncated, corrupt or not in our format; the message names the file."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint.
+
+    Attributes:
+        path: the metadata (``.json``) file.
+        metadata: the parsed metadata dict.
+        game_spec: ``metadata["game"]`` (``games.from_spec`` builds the game).
+        network_config: the network size.
+        step: training step.
+        weights_version: published weights version.
+        run_config: the opaque run configuration given when saving.
+        weights: ``{name: CPU tensor}`` network state dict.
+        training_state: the full learner state (``Learner.state_dict()``) or None.
+    """
+
+    path: Path
+    metadata: Mapping[str, Any]
+    game_spec: Mapping[str, Any]
+    network_config: NetworkConfig
+    step: int
+    weights_version: int
+    run_config: Mapping[str, Any]
+    weights: Mapping[str, torch.Tensor]
+    training_state: Mapping[str, Any] | None
+
+    def build_network(self, device: str | torch.device = "cpu") -> tuple[Game, PolicyValueNet]:
+        """The game and a network (eval mode) with these weights."""
+        from games import GameError, from_spec
+
+        try:
+            game = from_spec(dict(self.game_spec))
+        except GameError as err:
+            raise CheckpointError(f"{self.path}: cannot build game {dict(self.game_spec)!r}: {err}") from None
+        net = PolicyValueNet(game, self.network_config)
+        try:
+            net.load_state_dict(dict(self.weights))
+        except RuntimeError as err:
+            raise CheckpointError(f"{self.path}: weights do not fit the network: {err}") from None
+        return game, net.to(device).eval()
+
+
+# ---------------------------------------------------------------------- paths
+def checkpoint_dir(path: str | os.PathLike[str]) -> Path:
+    """Where checkpoints of ``path`` live: ``path`` itself if it is named ``checkpoints``
+    or already holds ``ckpt-*.json`` files, else ``path/checkpoints``."""
+    p = Path(path)
+    if p.name == CHECKPOINTS_SUBDIR:
+        return p
+    if p.is_dir() and not (p / CHECKPOINTS_SUBDIR).is_dir() and any(_NAME_RE.match(f.name) for f in p.iterdir()):
+        return p
+    return p / CHECKPOINTS_SUBDIR
+
+
+def _stem(step: int) -> str:
+    return f"ckpt-{step:09d}"
+
+
+def list_checkpoints(path: str | os.PathLike[str]) -> list[Path]:
+    """Metadata files of the complete checkpoints under ``path`` (run or checkpoints dir), oldest first."""
+    d = checkpoint_dir(path)
+    if not d.is_dir():
+        return []
+    found = []
+    for f in d.iterdir():
+        m = _NAME_RE.match(f.name)
+        if m:
+            found.append((int(m.group(1)), f))
+    return [f for _, f in sorted(found)]
+
+
+def latest_checkpoint(path: str | os.PathLike[str]) -> Path | None:
+    """The newest complete checkpoint's metadata file under ``path``, or None."""
+    found = list_checkpoints(path)
+    return found[-1] if found else None
+
+
+# ---------------------------------------------------------------------- writing
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _serialise(obj: Any) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _file_entry(name: str, data: bytes) -> dict[str, Any]:
+    return {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    game: Game,
+    network_config: NetworkConfig,
+    weights: Mapping[str, torch.Tensor],
+    step: int,
+    weights_version: int,
+    training_state: Mapping[str, Any] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    keep: int | None = None,
+) -> Path:
+    """Write checkpoint ``step`` under ``path`` (a run dir or a checkpoints dir) and prune.
+
+    Args:
+        weights: the network state dict (tensors are copied to the CPU).
+        training_state: optional ``Learner.state_dict()`` for exact resumption.
+        run_config: opaque JSON-serialisable run configuration stored in the metadata.
+        keep: keep only the newest ``keep`` checkpoints (None: keep all).
+
+    Returns:
+        The metadata file's path.
+    """
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be >= 1, got {keep}")
+    d = checkpoint_dir(path)
+    d.mkdir(parents=True, exist_ok=True)
+    stem = _stem(step)
+    run_config = dict(run_config or {})
+    try:
+        json.dumps(run_config)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"run_config is not JSON-serialisable: {err}") from None
+
+    cpu_weights = {}
+    for k, v in weights.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise ValueError(f"weights must map str to tensors, got {k!r}: {type(v).__name__}")
+        cpu_weights[k] = v.detach().to("cpu").contiguous()
+    weights_data = _serialise(cpu_weights)
+    files: dict[str, Any] = {"weights": _file_entry(f"{stem}.pt", weights_data), "training_state": None}
+    atomic_write_bytes(d / f"{stem}.pt", weights_data)
+    del weights_data
+    if training_state is not None:
+        state_data = _serialise(dict(training_state))
+        files["training_state"] = _file_entry(f"{stem}.train.pt", state_data)
+        atomic_write_bytes(d / f"{stem}.train.pt", state_data)
+        del state_data
+
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "game": game.spec(),
+        "network": network_config.to_dict(),
+        "step": step,
+        "weights_version": int(weights_version),
+        "run_config": run_config,
+        "created_unix": time.time(),
+        "torch_version": torch.__version__,
+        "files": files,
+    }
+    meta_path = d / f"{stem}.json"
+    atomic_write_bytes(meta_path, (json.dumps(metadata, indent=2, sort_keys=True) + "\n").encode())
+    if keep is not None:
+        prune_checkpoints(d, keep)
+    return meta_path
+
+
+def prune_checkpoints(path: str | os.PathLike[str], keep: int) -> list[int]:
+    """Delete all but the newest ``keep`` checkpoints (and orphaned older files); returns deleted steps."""
+    d = checkpoint_dir(path)
+    complete = list_checkpoints(d)
+    if not complete:
+        return []
+    kept_steps = {int(_NAME_RE.match(f.name).group(1)) for f in complete[-keep:]}
+    oldest_kept = min(kept_steps)
+    doomed: dict[int, list[Path]] = {}
+    for f in d.iterdir():
+        m = _FILE_RE.match(f.name)
+        if m and int(m.group(1)) not in kept_steps and int(m.group(1)) < oldest_kept:
+            doomed.setdefault(int(m.group(1)), []).append(f)
+    for step, paths in sorted(doomed.items()):
+        # Metadata first: the checkpoint disappears before its data does.
+        for f in sorted(paths, key=lambda p: p.suffix != ".json"):
+            try:
+                f.unlink()
+            except FileNotFoundError:
+                pass
+    if doomed:
+        _fsync_dir(d)
+    return sorted(doomed)
+
+
+# ---------------------------------------------------------------------- reading
+def _resolve_metadata_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        latest = latest_checkpoint(p)
+        if latest is None:
+            raise CheckpointError(f"{p}: no checkpoint found (no ckpt-*.json in {checkpoint_dir(p)})")
+        return latest
+    name = p.name
+    for suffix in (".train.pt", ".pt", ".json"):
+        if name.endswith(suffix):
+            meta = p.with_name(name[: -len(suffix)] + ".json")
+            if not meta.is_file():
+                if suffix != ".json" and p.is_file():
+                    raise CheckpointError(f"{p}: metadata file {meta.name} is missing (incomplete or foreign checkpoint)")
+                raise CheckpointError(f"{meta}: checkpoint metadata file not found")
+            return meta
+    raise CheckpointError(f"{p}: not a checkpoint path (expected a directory, .json or .pt file)")
+
+
+def _read_metadata(meta_path: Path) -> dict[str, Any]:
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CheckpointError(f"{meta_path}: cannot read metadata: {err}") from None
+    try:
+        meta = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{meta_path}: unsupported checkpoint format version {meta.get('format_version')!r} (this code reads {FORMAT_VERSION})"
+        )
+    for key, typ in _REQUIRED.items():
+        if key not in meta:
+            raise CheckpointError(f"{meta_path}: metadata is missing key {key!r}")
+        if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
+            raise CheckpointError(f"{meta_path}: metadata key {key!r} should be {typ.__name__}, got {type(meta[key]).__name__}")
+    files = meta["files"]
+    if not isinstance(files.get("weights"), dict):
+        raise CheckpointError(f"{meta_path}: metadata 'files' has no 'weights' entry")
+    for role in ("weights", "training_state"):
+        entry = files.get(role)
+        if entry is None:
+            continue
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("sha256"), str)
+            or not isinstance(entry.get("bytes"), int)
+            or Path(entry["name"]).name != entry["name"]
+        ):
+            raise CheckpointError(f"{meta_path}: malformed 'files.{role}' entry {entry!r}")
+    return meta
+
+
+def _read_verified(meta_path: Path, entry: Mapping[str, Any]) -> tuple[Path, bytes]:
+    path = meta_path.with_name(entry["name"])
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file missing (named by {meta_path.name})") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read: {err}") from None
+    if len(data) != entry["bytes"]:
+        raise CheckpointError(f"{path}: size {len(data)} bytes, metadata says {entry['bytes']} (truncated or replaced?)")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise CheckpointError(f"{path}: sha256 checksum mismatch (corrupt file): {digest} != {entry['sha256']}")
+    return path, data
+
+
+def safe_torch_load(data: bytes, name: str | os.PathLike[str]) -> Any:
+    """``torch.load(weights_only=True)`` of ``data`` on the CPU; any failure is a :class:`CheckpointError`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4" for foreign pickles
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - pickle/zip errors of every kind
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{name}: not a weights-only torch file ({type(err).__name__}: {first_line})") from None
+
+
+def read_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Load a bare weights file (no metadata or checksum) safely; must be ``{str: Tensor}``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read: {err}") from None
+    return _check_weights(safe_torch_load(data, path), path)
+
+
+def _check_weights(obj: Any, path: Path) -> dict[str, torch.Tensor]:
+    if not isinstance(obj, dict) or not obj:
+        raise CheckpointError(f"{path}: weights file does not hold a non-empty dict of tensors ({type(obj).__name__})")
+    for k, v in obj.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise CheckpointError(f"{path}: weights entry {k!r} is a {type(v).__name__}, not a tensor")
+    return obj
+
+
+def _check_training_state(obj: Any, path: Path) -> dict[str, Any]:
+    required = ("format", "model", "optimizer", "step", "weights_version")
+    if not isinstance(obj, dict) or any(k not in obj for k in required):
+        missing = [k for k in required if not isinstance(obj, dict) or k not in obj]
+        raise CheckpointError(f"{path}: training state is missing keys {missing}")
+    _check_weights(obj["model"], path)
+    return obj
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, load_training_state: bool = True) -> Checkpoint:
+    """Load a checkpoint from a run dir, a checkpoints dir (newest), or a ``.json`` / ``.pt`` file.
+
+    Raises:
+        CheckpointError: missing, truncated, corrupt or foreign files (naming the file).
+    """
+    meta_path = _resolve_metadata_path(path)
+    meta = _read_metadata(meta_path)
+    try:
+        network_config = NetworkConfig.from_dict(meta["network"])
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{meta_path}: bad network config: {err}") from None
+    weights_path, data = _read_verified(meta_path, meta["files"]["weights"])
+    weights = _check_weights(safe_torch_load(data, weights_path), weights_path)
+    del data
+    training_state = None
+    entry = meta["files"].get("training_state")
+    if load_training_state and entry is not None:
+        state_path, data = _read_verified(meta_path, entry)
+        training_state = _check_training_state(safe_torch_load(data, state_path), state_path)
+    return Checkpoint(
+        path=meta_path,
+        metadata=meta,
+        game_spec=meta["game"],
+        network_config=network_config,
+        step=meta["step"],
+        weights_version=meta["weights_version"],
+        run_config=meta["run_config"],
+        weights=weights,
+        training_state=training_state,
+    )
+
+
+def load_network(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[Game, PolicyValueNet, Mapping[str, Any]]:
+    """``(game, net in eval mode, metadata)`` from a checkpoint (see :func:`load_checkpoint`)."""
+    ckpt = load_checkpoint(path, load_training_state=False)
+    game, net = ckpt.build_network(device)
+    return game, net, ckpt.metadata
+
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "atomic_write_bytes",
+    "checkpoint_dir",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_checkpoint",
+    "load_network",
+    "prune_checkpoints",
+    "read_weights_file",
+    "safe_torch_load",
+    "save_checkpoint",
+]

@@ -1,0 +1,434 @@
+"""The Learner: owns the network and optimizer, takes training steps, publishes weights.
+
+Learning-rate schedules (:func:`learning_rate_at`), all with an optional linear
+warmup: during the first ``warmup_steps`` steps the rate is
+``learning_rate * (step + 1) / warmup_steps``; afterwards
+
+* ``"constant"``: ``learning_rate``;
+* ``"step"``: ``learning_rate * lr_gamma ** n`` where ``n`` is the number of
+  ``lr_milestones`` that are ``<= step``;
+* ``"cosine"``: from ``learning_rate`` down to ``learning_rate * min_lr_ratio`` along
+  a half cosine between ``warmup_steps`` and ``total_steps``, then flat.
+
+``step`` is the number of optimizer steps already taken (0 for the first step).
+The schedule is a pure function of the step, so the step counter is the whole
+scheduler state and resuming is exact.
+
+Weight decay (L2, default ``1e-4`` as in AlphaZero) is applied by the optimizer to
+convolution and linear weights only (not biases or batch-norm parameters): with
+SGD it is the L2 penalty ``(c/2)||w||^2``; with AdamW it is decoupled decay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from games.base import Game
+from learner.loss import compute_loss
+from learner.network import NetworkConfig, PolicyValueNet, default_network_config
+
+STATE_FORMAT = "zeroplay-learner-state"
+STATE_VERSION = 1
+
+_OPTIMIZERS = ("sgd", "adamw")
+_SCHEDULES = ("constant", "step", "cosine")
+_DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Training hyper-parameters (validated on construction).
+
+    Attributes:
+        batch_size: positions per training step.
+        optimizer: ``"sgd"`` (momentum, Nesterov) or ``"adamw"``.
+        learning_rate: peak learning rate.
+        momentum: SGD momentum.
+        nesterov: SGD Nesterov momentum.
+        adam_betas: AdamW betas.
+        weight_decay: L2 coefficient ``c`` (see the module docstring).
+        lr_schedule: ``"constant"``, ``"step"`` or ``"cosine"``.
+        warmup_steps: linear warmup length.
+        lr_milestones: steps at which ``"step"`` multiplies the rate by ``lr_gamma``.
+        lr_gamma: factor of the ``"step"`` schedule.
+        total_steps: end of the ``"cosine"`` schedule.
+        min_lr_ratio: floor of the cosine schedule, as a fraction of ``learning_rate``.
+        value_weight: weight of the value loss.
+        grad_clip: max global gradient norm (``None``: no clipping; the norm is still reported).
+        publish_every: steps between weight publications.
+        checkpoint_every: steps between checkpoints.
+        keep_checkpoints: how many checkpoints to keep.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda when available).
+        seed: seeds network initialisation and the learner's RNGs.
+    """
+
+    batch_size: int = 256
+    optimizer: str = "sgd"
+    learning_rate: float = 0.02
+    momentum: float = 0.9
+    nesterov: bool = True
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-4
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
+    total_steps: int = 100_000
+    min_lr_ratio: float = 0.0
+    value_weight: float = 1.0
+    grad_clip: float | None = None
+    publish_every: int = 100
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 5
+    device: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def positive_int(name: str, minimum: int = 1) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+                raise ValueError(f"TrainConfig.{name} must be an int >= {minimum}, got {v!r}")
+
+        def number(name: str, low: float, high: float = math.inf, low_open: bool = False) -> None:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"TrainConfig.{name} must be a finite number, got {v!r}")
+            if (v <= low if low_open else v < low) or v > high:
+                raise ValueError(f"TrainConfig.{name}={v!r} out of range {'(' if low_open else '['}{low}, {high}]")
+
+        for name in ("batch_size", "total_steps", "publish_every", "checkpoint_every", "keep_checkpoints"):
+            positive_int(name)
+        positive_int("warmup_steps", 0)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"TrainConfig.seed must be an int, got {self.seed!r}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+        if self.lr_schedule not in _SCHEDULES:
+            raise ValueError(f"TrainConfig.lr_schedule must be one of {_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.device not in _DEVICES and not str(self.device).startswith("cuda:"):
+            raise ValueError(f"TrainConfig.device must be one of {_DEVICES} or 'cuda:N', got {self.device!r}")
+        number("learning_rate", 0.0, low_open=True)
+        number("momentum", 0.0, 1.0)
+        number("weight_decay", 0.0)
+        number("lr_gamma", 0.0, 1.0, low_open=True)
+        number("min_lr_ratio", 0.0, 1.0)
+        number("value_weight", 0.0)
+        if not isinstance(self.nesterov, bool):
+            raise ValueError(f"TrainConfig.nesterov must be a bool, got {self.nesterov!r}")
+        if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
+            raise ValueError("TrainConfig: nesterov SGD needs momentum > 0")
+        betas = tuple(self.adam_betas)
+        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+            raise ValueError(f"TrainConfig.adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
+        object.__setattr__(self, "adam_betas", (float(betas[0]), float(betas[1])))
+        milestones = tuple(self.lr_milestones)
+        if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in milestones) or list(milestones) != sorted(milestones):
+            raise ValueError(f"TrainConfig.lr_milestones must be increasing non-negative ints, got {self.lr_milestones!r}")
+        object.__setattr__(self, "lr_milestones", milestones)
+        if self.lr_schedule == "cosine" and self.total_steps <= self.warmup_steps:
+            raise ValueError("TrainConfig: cosine schedule needs total_steps > warmup_steps")
+        if self.grad_clip is not None:
+            number("grad_clip", 0.0, low_open=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (tuples become lists); inverse of :meth:`from_dict`."""
+        d = dataclasses.asdict(self)
+        d["adam_betas"] = list(self.adam_betas)
+        d["lr_milestones"] = list(self.lr_milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        if not isinstance(data, Mapping):
+            raise ValueError(f"train config must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
+        d = dict(data)
+        for key in ("adam_betas", "lr_milestones"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+def learning_rate_at(config: TrainConfig, step: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based); see the module docstring."""
+    lr = config.learning_rate
+    if step < config.warmup_steps:
+        return lr * (step + 1) / config.warmup_steps
+    if config.lr_schedule == "constant":
+        return lr
+    if config.lr_schedule == "step":
+        n = sum(1 for m in config.lr_milestones if m <= step)
+        return lr * config.lr_gamma**n
+    # cosine
+    progress = min(1.0, (step - config.warmup_steps) / (config.total_steps - config.warmup_steps))
+    floor = lr * config.min_lr_ratio
+    return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> cuda when available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _batch_field(batch: Any, name: str) -> Any:
+    if isinstance(batch, Mapping):
+        return batch[name]
+    return getattr(batch, name)
+
+
+class Learner:
+    """Trains a :class:`PolicyValueNet` on replay batches.
+
+    Args:
+        game: the game.
+        network_config: network size (default: :func:`default_network_config`).
+        train_config: hyper-parameters (default: ``TrainConfig()``).
+
+    Attributes:
+        step: optimizer steps taken so far.
+        weights_version: version of the last published weights (0 = none published;
+            the initial weights, before any publish, are version 0).
+    """
+
+    def __init__(
+        self,
+        game: Game,
+        network_config: NetworkConfig | None = None,
+        train_config: TrainConfig | None = None,
+    ) -> None:
+        self.game = game
+        self.network_config = network_config if network_config is not None else default_network_config(game)
+        self.config = train_config if train_config is not None else TrainConfig()
+        self.device = resolve_device(self.config.device)
+        # Deterministic initialisation without disturbing the caller's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.config.seed)
+            net = PolicyValueNet(game, self.network_config)
+        self.net = net.to(self.device)
+        self.optimizer = self._make_optimizer()
+        self.rng = np.random.default_rng(self.config.seed)
+        self.step = 0
+        self.weights_version = 0
+        self.last_published_step = 0
+        self.last_checkpoint_step = 0
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        decay, no_decay = [], []
+        for _, p in self.net.named_parameters():
+            (decay if p.dim() > 1 else no_decay).append(p)
+        groups = [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        lr = learning_rate_at(cfg, 0)
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+        return torch.optim.AdamW(groups, lr=lr, betas=cfg.adam_betas)
+
+    # ------------------------------------------------------------------ training
+    def _to_tensors(self, batch: Any) -> tuple[torch.Tensor, ...]:
+        def tensor(name: str, dtype: torch.dtype) -> torch.Tensor:
+            value = _batch_field(batch, name)
+            t = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+            return t.to(device=self.device, dtype=dtype, non_blocking=True)
+
+        return (
+            tensor("observations", torch.float32),
+            tensor("legal_masks", torch.bool),
+            tensor("policy_targets", torch.float32),
+            tensor("value_targets", torch.float32),
+        )
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        """One optimizer step on ``batch``.
+
+        ``batch`` is a :class:`learner.replay.Batch` or any object/mapping with
+        ``observations``, ``legal_masks``, ``policy_targets`` and ``value_targets``
+        (numpy arrays or tensors).
+
+        Returns:
+            ``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``,
+            ``value_accuracy``, ``lr``, ``grad_norm`` (before clipping) and ``step``
+            (the step count after this step), as floats.
+        """
+        obs, masks, policy_t, value_t = self._to_tensors(batch)
+        lr = learning_rate_at(self.config, self.step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.net.train()
+        logits, value = self.net(obs, masks)
+        terms = compute_loss(logits, value, policy_t, value_t, masks, value_weight=self.config.value_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm)
+        self.optimizer.step()
+        self.step += 1
+        metrics = terms.as_floats()
+        metrics.update(lr=float(lr), grad_norm=float(grad_norm), step=float(self.step))
+        return metrics
+
+    @torch.no_grad()
+    def evaluate_batch(self, batch: Any) -> dict[str, float]:
+        """Loss terms of ``batch`` in eval mode, without training."""
+        obs, masks, policy_t, value_t = self._to_tensors(batch)
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            logits, value = self.net(obs, masks)
+            terms = compute_loss(logits, value, policy_t, value_t, masks, value_weight=self.config.value_weight)
+        finally:
+            self.net.train(was_training)
+        return terms.as_floats()
+
+    # ------------------------------------------------------------- publishing
+    @property
+    def publish_due(self) -> bool:
+        """Whether ``publish_every`` steps have passed since the last publish."""
+        return self.step - self.last_published_step >= self.config.publish_every
+
+    @property
+    def checkpoint_due(self) -> bool:
+        """Whether ``checkpoint_every`` steps have passed since the last checkpoint."""
+        return self.step - self.last_checkpoint_step >= self.config.checkpoint_every
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A copy of the current network state dict as contiguous CPU tensors."""
+        return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in self.net.state_dict().items()}
+
+    def publish(self) -> tuple[int, dict[str, torch.Tensor]]:
+        """Increment ``weights_version`` and return ``(version, CPU state dict)``."""
+        self.weights_version += 1
+        self.last_published_step = self.step
+        return self.weights_version, self.weights()
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: model, optimizer, counters, RNG states.
+
+        Contains only tensors and primitive containers (loadable with
+        ``torch.load(weights_only=True)``); tensors are on the CPU.
+        """
+        optimizer_state = self.optimizer.state_dict()
+        optimizer_state = {
+            "state": {
+                int(i): {k: (v.detach().cpu().clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
+                for i, s in optimizer_state["state"].items()
+            },
+            "param_groups": [dict(g) for g in optimizer_state["param_groups"]],
+        }
+        cuda_rng = None
+        if self.device.type == "cuda":
+            cuda_rng = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": STATE_FORMAT,
+            "format_version": STATE_VERSION,
+            "game": self.game.spec(),
+            "network_config": self.network_config.to_dict(),
+            "train_config": self.config.to_dict(),
+            "model": self.weights(),
+            "optimizer": optimizer_state,
+            "step": self.step,
+            "weights_version": self.weights_version,
+            "last_published_step": self.last_published_step,
+            "last_checkpoint_step": self.last_checkpoint_step,
+            "torch_rng_state": torch.get_rng_state(),
+            "cuda_rng_state": cuda_rng,
+            "numpy_rng_state": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], *, strict_config: bool = False) -> None:
+        """Restore :meth:`state_dict` output.
+
+        The game and network config must match. The train config stored in the
+        state is ignored (this learner keeps its own, so a run may be resumed with,
+        e.g., a new learning rate) unless ``strict_config`` is True, in which case
+        a difference raises ``ValueError``.
+        """
+        if state.get("format") != STATE_FORMAT or state.get("format_version") != STATE_VERSION:
+            raise ValueError(
+                f"not a learner state (format {state.get('format')!r} version {state.get('format_version')!r})"
+            )
+        if state["game"] != self.game.spec():
+            raise ValueError(f"learner state is for game {state['game']!r}, not {self.game.spec()!r}")
+        if NetworkConfig.from_dict(state["network_config"]) != self.network_config:
+            raise ValueError(
+                f"learner state has network config {state['network_config']!r}, not {self.network_config.to_dict()!r}"
+            )
+        if strict_config and TrainConfig.from_dict(state["train_config"]) != self.config:
+            raise ValueError("learner state's train config differs from this learner's")
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.weights_version = int(state["weights_version"])
+        self.last_published_step = int(state.get("last_published_step", self.step))
+        self.last_checkpoint_step = int(state.get("last_checkpoint_step", self.step))
+        torch.set_rng_state(state["torch_rng_state"])
+        if state.get("cuda_rng_state") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng_state"], self.device)
+        self.rng.bit_generator.state = state["numpy_rng_state"]
+
+    # ------------------------------------------------------------ checkpoints
+    def save_checkpoint(
+        self,
+        checkpoint_dir: str,
+        run_config: Mapping[str, Any] | None = None,
+        *,
+        keep: int | None = None,
+    ) -> str:
+        """Write a checkpoint (weights + full training state) under ``checkpoint_dir``.
+
+        ``checkpoint_dir`` is a run directory (files go to ``RUN_DIR/checkpoints``)
+        or a directory named ``checkpoints``. Keeps the last ``keep`` (default:
+        ``keep_checkpoints``) checkpoints. Returns the metadata file's path.
+        """
+        from learner.checkpoint import save_checkpoint
+
+        path = save_checkpoint(
+            checkpoint_dir,
+            game=self.game,
+            network_config=self.network_config,
+            weights=self.weights(),
+            step=self.step,
+            weights_version=self.weights_version,
+            training_state=self.state_dict(),
+            run_config=run_config,
+            keep=self.config.keep_checkpoints if keep is None else keep,
+        )
+        self.last_checkpoint_step = self.step
+        return str(path)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str,
+        train_config: TrainConfig | None = None,
+    ) -> "Learner":
+        """Rebuild a learner from a checkpoint's full training state.
+
+        ``train_config`` defaults to the one stored in the checkpoint.
+        """
+        from games import from_spec
+        from learner.checkpoint import CheckpointError, load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        if ckpt.training_state is None:
+            raise CheckpointError(f"{ckpt.path}: checkpoint has no training state to resume from")
+        config = train_config if train_config is not None else TrainConfig.from_dict(ckpt.training_state["train_config"])
+        learner = cls(from_spec(dict(ckpt.game_spec)), ckpt.network_config, config)
+        learner.load_state_dict(ckpt.training_state)
+        return learner
+
+
+__all__ = ["Learner", "TrainConfig", "learning_rate_at", "resolve_device"]

@@ -1,0 +1,285 @@
+"""Tests of learner.checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from learner.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    load_network,
+    read_weights_file,
+    save_checkpoint,
+)
+from learner.inference import TorchEvaluator
+from learner.network import NetworkConfig
+from learner.replay import ReplayBuffer
+from learner.train import Learner, TrainConfig
+
+torch.set_num_threads(2)
+
+TTT = games.make("tictactoe")
+SMALL = NetworkConfig(blocks=1, channels=16, value_hidden=16)
+RUN_CONFIG = {"game": "tictactoe", "simulations": 32, "nested": {"a": [1, 2.5, None]}}
+
+
+def _batch(seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    buf = ReplayBuffer(TTT, 500, seed=seed, min_positions=1)
+    for _ in range(10):
+        state, obs, masks, pols = TTT.initial_state(), [], [], []
+        while not state.is_terminal():
+            obs.append(state.observation())
+            masks.append(state.legal_mask().copy())
+            pols.append(masks[-1] / masks[-1].sum())
+            state = state.apply(int(rng.choice(state.legal_actions())))
+        buf.add_game(np.stack(obs), np.stack(masks), np.stack(pols).astype(np.float32), rng.choice([-1.0, 1.0], len(obs)).astype(np.float32), 0)
+    return buf.sample(32)._asdict()
+
+
+def _trained(steps: int = 3, **config) -> Learner:
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", learning_rate=0.01, **config))
+    batch = _batch()
+    for _ in range(steps):
+        learner.train_step(batch)
+    learner.publish()
+    return learner
+
+
+def _saved(tmp_path: Path) -> tuple[Learner, Path]:
+    learner = _trained()
+    meta_path = Path(learner.save_checkpoint(str(tmp_path / "run"), RUN_CONFIG))
+    return learner, meta_path
+
+
+def test_round_trip_and_exact_resume(tmp_path: Path) -> None:
+    learner, meta_path = _saved(tmp_path)
+    assert meta_path == tmp_path / "run" / "checkpoints" / "ckpt-000000003.json"
+    assert sorted(p.name for p in meta_path.parent.iterdir()) == [
+        "ckpt-000000003.json",
+        "ckpt-000000003.pt",
+        "ckpt-000000003.train.pt",
+    ]  # no temp files left behind
+    for where in (tmp_path / "run", tmp_path / "run" / "checkpoints", meta_path, meta_path.with_suffix(".pt"), meta_path.with_name("ckpt-000000003.train.pt")):
+        ckpt = load_checkpoint(where)
+        assert ckpt.path == meta_path
+    assert ckpt.step == 3 and ckpt.weights_version == 1
+    assert dict(ckpt.game_spec) == TTT.spec() and ckpt.network_config == SMALL
+    assert ckpt.run_config == RUN_CONFIG
+    assert ckpt.metadata["format_version"] == FORMAT_VERSION
+    weights = learner.weights()
+    assert set(ckpt.weights) == set(weights)
+    assert all(torch.equal(ckpt.weights[k], weights[k]) for k in weights)
+
+    # resuming gives exactly the same next step as continuing
+    resumed = Learner.from_checkpoint(str(tmp_path / "run"))
+    assert resumed.step == 3 and resumed.weights_version == 1 and resumed.config == learner.config
+    batch = _batch(1)
+    assert resumed.train_step(batch) == learner.train_step(batch)
+    assert all(torch.equal(x, y) for x, y in zip(resumed.weights().values(), learner.weights().values()))
+
+    # network for play
+    game, net, meta = load_network(meta_path)
+    assert game == TTT and not net.training and meta["step"] == 3
+    evaluator = TorchEvaluator.from_checkpoint(meta_path)
+    assert evaluator.weights_version == 1
+    obs = np.stack([TTT.initial_state().observation()])
+    with torch.no_grad():
+        expected = load_checkpoint(meta_path).build_network()[1](torch.from_numpy(obs))[1].numpy()
+    np.testing.assert_allclose(evaluator(obs, np.ones((1, 9), bool))[1], expected)
+    assert read_weights_file(meta_path.with_suffix(".pt")).keys() == weights.keys()
+
+
+def test_keep_last_n(tmp_path: Path) -> None:
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", keep_checkpoints=2))
+    batch = _batch()
+    steps = []
+    for _ in range(4):
+        learner.train_step(batch)
+        learner.save_checkpoint(str(tmp_path))
+        steps.append(learner.step)
+    # an orphaned older weights file (a crash before the metadata was written) is cleaned up too
+    (tmp_path / "checkpoints" / "ckpt-000000000.pt").write_bytes(b"partial")
+    learner.train_step(batch)
+    learner.save_checkpoint(str(tmp_path))
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == [f"ckpt-00000000{s}.{ext}" for s in (4, 5) for ext in ("json", "pt", "train.pt")]
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["ckpt-000000004.json", "ckpt-000000005.json"]
+    assert latest_checkpoint(tmp_path).name == "ckpt-000000005.json"
+    assert latest_checkpoint(tmp_path / "checkpoints").name == "ckpt-000000005.json"
+    assert latest_checkpoint(tmp_path / "nothing") is None
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "empty")
+
+
+def test_weights_only_checkpoint_without_training_state(tmp_path: Path) -> None:
+    learner = _trained()
+    path = save_checkpoint(
+        tmp_path / "checkpoints", game=TTT, network_config=SMALL, weights=learner.weights(), step=7, weights_version=2
+    )
+    assert sorted(p.name for p in path.parent.iterdir()) == ["ckpt-000000007.json", "ckpt-000000007.pt"]
+    ckpt = load_checkpoint(tmp_path)
+    assert ckpt.training_state is None and ckpt.step == 7 and ckpt.run_config == {}
+    with pytest.raises(CheckpointError, match="no training state"):
+        Learner.from_checkpoint(str(tmp_path))
+    with pytest.raises(ValueError, match="JSON"):
+        save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=8, weights_version=2, run_config={"x": object()})
+
+
+def test_atomic_write_leaves_no_partial_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    learner, meta_path = _saved(tmp_path)
+    # a crash while writing the next checkpoint's data: the old one stays the latest, no temp files remain
+    import learner.checkpoint as ck
+
+    real_replace = os.replace
+
+    def failing_replace(src, dst):  # noqa: ANN001
+        if str(dst).endswith(".train.pt"):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(ck.os, "replace", failing_replace)
+    learner.train_step(_batch())
+    with pytest.raises(OSError, match="disk full"):
+        learner.save_checkpoint(str(tmp_path / "run"))
+    monkeypatch.undo()
+    assert latest_checkpoint(tmp_path / "run") == meta_path
+    assert not [p for p in meta_path.parent.iterdir() if p.name.startswith(".") or p.name.endswith(".tmp")]
+    assert load_checkpoint(tmp_path / "run").step == 3
+
+
+def test_truncated_weights_rejected(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    weights = meta_path.with_suffix(".pt")
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"ckpt-000000003\.pt.*truncated"):
+        load_checkpoint(meta_path)
+    # truncated metadata
+    meta_path.write_text(meta_path.read_text()[:40])
+    with pytest.raises(CheckpointError, match=r"ckpt-000000003\.json.*JSON"):
+        load_checkpoint(meta_path)
+
+
+def test_flipped_bytes_fail_checksum(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    for name in ("ckpt-000000003.pt", "ckpt-000000003.train.pt"):
+        path = meta_path.with_name(name)
+        original = path.read_bytes()
+        data = bytearray(original)
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(CheckpointError, match=rf"{name.replace('.', '[.]')}.*checksum"):
+            load_checkpoint(meta_path)
+        path.write_bytes(original)
+    load_checkpoint(meta_path)
+
+
+class _Exploit:
+    """Unpickling this runs code: it creates a marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # noqa: ANN204
+        return (open, (self.marker, "w"))
+
+
+def test_foreign_pickle_never_executes(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    marker = tmp_path / "pwned"
+    control = tmp_path / "control"
+    pickle.loads(pickle.dumps(_Exploit(str(control))))
+    assert control.exists()  # the payload is live: plain unpickling runs it
+    payload_obj = {"layer.weight": _Exploit(str(marker))}
+    # both as a raw pickle and inside a torch zip archive (torch.save pickles it the same way)
+    raw = pickle.dumps(payload_obj)
+    with open(tmp_path / "zip.pt", "wb") as f:
+        torch.save(payload_obj, f)
+    zipped = (tmp_path / "zip.pt").read_bytes()
+    for payload in (raw, zipped):
+        weights = meta_path.with_suffix(".pt")
+        weights.write_bytes(payload)
+        # forge the metadata so that size and checksum match: only weights_only loading protects us
+        meta = json.loads(meta_path.read_text())
+        meta["files"]["weights"].update(bytes=len(payload), sha256=hashlib.sha256(payload).hexdigest())
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(CheckpointError, match=r"ckpt-000000003\.pt.*weights-only"):
+            load_checkpoint(meta_path)
+        with pytest.raises(CheckpointError, match="weights-only"):
+            read_weights_file(weights)
+        assert not marker.exists()
+    # a pickle file on its own, without metadata
+    lone = tmp_path / "model.pt"
+    lone.write_bytes(raw)
+    with pytest.raises(CheckpointError, match="metadata"):
+        load_checkpoint(lone)
+    with pytest.raises(CheckpointError, match="weights-only"):
+        read_weights_file(lone)
+    assert not marker.exists()
+
+
+def test_non_tensor_content_rejected(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    weights = meta_path.with_suffix(".pt")
+    for content in ({"w": [1, 2, 3]}, [torch.zeros(2)], {}):
+        with open(weights, "wb") as f:
+            torch.save(content, f)
+        data = weights.read_bytes()
+        meta = json.loads(meta_path.read_text())
+        meta["files"]["weights"].update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(CheckpointError, match=r"ckpt-000000003\.pt"):
+            load_checkpoint(meta_path)
+
+
+def test_missing_json_and_files(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    weights = meta_path.with_suffix(".pt")
+    os.rename(weights, tmp_path / "moved.pt")
+    with pytest.raises(CheckpointError, match=r"ckpt-000000003\.pt.*missing"):
+        load_checkpoint(meta_path)
+    os.rename(tmp_path / "moved.pt", weights)
+    meta_path.unlink()
+    with pytest.raises(CheckpointError, match=r"ckpt-000000003\.json.*missing"):
+        load_checkpoint(weights)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(meta_path)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "run")  # the .json is what makes a checkpoint visible
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.update(format_version=FORMAT_VERSION + 1), "unsupported checkpoint format version"),
+        (lambda m: m.update(format="something-else"), "not a zeroplay checkpoint"),
+        (lambda m: m.pop("weights_version"), "missing key 'weights_version'"),
+        (lambda m: m.update(step="3"), "'step' should be int"),
+        (lambda m: m["files"].pop("weights"), "no 'weights' entry"),
+        (lambda m: m["files"]["weights"].update(name="../../etc/passwd"), "malformed"),
+        (lambda m: m["network"].update(blocks=-1), "network config"),
+    ],
+)
+def test_foreign_or_wrong_version_metadata(tmp_path: Path, edit, message: str) -> None:  # noqa: ANN001
+    _, meta_path = _saved(tmp_path)
+    meta = json.loads(meta_path.read_text())
+    edit(meta)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=message) as info:
+        load_checkpoint(meta_path)
+    assert "ckpt-000000003.json" in str(info.value)
+    assert isinstance(info.value, ValueError)

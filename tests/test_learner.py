@@ -1,0 +1,202 @@
+"""Tests of learner.loss and learner.train."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from learner.loss import compute_loss
+from learner.network import MASK_VALUE, NetworkConfig
+from learner.replay import ReplayBuffer
+from learner.train import Learner, TrainConfig, learning_rate_at
+
+torch.set_num_threads(2)
+
+TTT = games.make("tictactoe")
+SMALL = NetworkConfig(blocks=1, channels=16, value_hidden=16)
+
+
+# ------------------------------------------------------------------------ loss
+def test_loss_uniform_logits_give_log_k() -> None:
+    logits = torch.zeros(2, 5)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    target = torch.tensor([[1.0, 0, 0, 0, 0], [0.5, 0.5, 0, 0, 0]])
+    value = torch.tensor([0.5, -0.5])
+    z = torch.tensor([1.0, 1.0])
+    terms = compute_loss(logits, value, target, z, mask)
+    # row 0: -log(1/5); row 1: -log(1/2) (only 2 legal actions)
+    assert terms.policy.item() == pytest.approx((math.log(5) + math.log(2)) / 2, rel=1e-6)
+    assert terms.value.item() == pytest.approx((0.25 + 2.25) / 2)
+    assert terms.total.item() == pytest.approx(terms.policy.item() + terms.value.item())
+    assert terms.policy_entropy.item() == pytest.approx((math.log(5) + math.log(2)) / 2, rel=1e-6)
+    assert terms.value_accuracy.item() == pytest.approx(0.5)
+    weighted = compute_loss(logits, value, target, z, mask, value_weight=0.25)
+    assert weighted.total.item() == pytest.approx(terms.policy.item() + 0.25 * terms.value.item())
+
+
+def test_loss_masking_and_target_renormalisation() -> None:
+    logits = torch.tensor([[2.0, 1.0, 50.0]])
+    mask = torch.tensor([[True, True, False]])
+    # target mass on the illegal action is dropped and the rest renormalised
+    target = torch.tensor([[0.25, 0.25, 0.5]])
+    terms = compute_loss(logits, torch.zeros(1), target, torch.zeros(1), mask)
+    log_p = torch.log_softmax(torch.tensor([2.0, 1.0]), 0)
+    assert terms.policy.item() == pytest.approx(-(0.5 * log_p).sum().item(), rel=1e-6)
+    # already-masked logits give the same
+    masked_logits = torch.tensor([[2.0, 1.0, MASK_VALUE]])
+    again = compute_loss(masked_logits, torch.zeros(1), target, torch.zeros(1), mask)
+    assert again.policy.item() == pytest.approx(terms.policy.item())
+    # perfect prediction: one-hot target matched by a confident net
+    sharp = compute_loss(torch.tensor([[30.0, 0.0, 0.0]]), torch.tensor([0.9]), torch.tensor([[1.0, 0, 0]]), torch.tensor([1.0]), torch.ones(1, 3, dtype=torch.bool))
+    assert sharp.policy.item() < 1e-6 and sharp.value_accuracy.item() == 1.0
+    # draws count as right inside the dead zone
+    draw = compute_loss(torch.zeros(3, 2), torch.tensor([0.1, -0.2, 0.6]), torch.full((3, 2), 0.5), torch.zeros(3), torch.ones(3, 2, dtype=torch.bool))
+    assert draw.value_accuracy.item() == pytest.approx(2 / 3)
+    assert all(torch.isfinite(t) for t in terms)
+    with pytest.raises(ValueError):
+        compute_loss(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 4), torch.zeros(2), torch.ones(2, 3, dtype=torch.bool))
+
+
+def test_loss_gradient_is_softmax_minus_target() -> None:
+    logits = torch.tensor([[0.3, -0.2, 0.1, 0.0]], requires_grad=True)
+    mask = torch.tensor([[True, True, True, False]])
+    target = torch.tensor([[0.2, 0.3, 0.5, 0.0]])
+    terms = compute_loss(logits, torch.zeros(1), target, torch.zeros(1), mask)
+    terms.total.backward()
+    p = torch.softmax(logits.detach()[0, :3], 0)
+    torch.testing.assert_close(logits.grad[0, :3], p - target[0, :3])
+    assert logits.grad[0, 3] == 0
+
+
+# --------------------------------------------------------------------- learner
+def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    buf = ReplayBuffer(TTT, 1000, seed=seed, min_positions=1)
+    for _ in range(20):
+        state, obs, masks, pols = TTT.initial_state(), [], [], []
+        while not state.is_terminal():
+            obs.append(state.observation())
+            masks.append(state.legal_mask().copy())
+            p = rng.random(9).astype(np.float32) * masks[-1]
+            pols.append(p / p.sum())
+            state = state.apply(int(rng.choice(state.legal_actions())))
+        r = state.returns()
+        values = np.array([r[i % 2] for i in range(len(obs))], np.float32)
+        buf.add_game(np.stack(obs), np.stack(masks), np.stack(pols), values, 0)
+    return buf.sample(n)._asdict()
+
+
+def test_train_steps_reduce_loss_and_publish() -> None:
+    batch = _fixed_batch()
+    for optimizer, lr in (("sgd", 0.05), ("adamw", 3e-3)):
+        learner = Learner(TTT, SMALL, TrainConfig(optimizer=optimizer, learning_rate=lr, device="cpu", batch_size=32, publish_every=5))
+        before = learner.evaluate_batch(batch)["loss"]
+        metrics = [learner.train_step(batch) for _ in range(30)]
+        assert metrics[-1]["loss"] < 0.8 * metrics[0]["loss"], (optimizer, metrics[0], metrics[-1])
+        assert learner.evaluate_batch(batch)["loss"] < before
+        assert set(metrics[0]) >= {"loss", "policy_loss", "value_loss", "policy_entropy", "value_accuracy", "lr", "grad_norm", "step"}
+        assert all(isinstance(v, float) and math.isfinite(v) for v in metrics[-1].values())
+        assert learner.step == 30 and metrics[-1]["step"] == 30.0
+
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", publish_every=2))
+    assert learner.weights_version == 0 and not learner.publish_due
+    learner.train_step(batch)
+    learner.train_step(batch)
+    assert learner.publish_due
+    version, weights = learner.publish()
+    assert version == 1 == learner.weights_version and not learner.publish_due
+    assert all(t.device.type == "cpu" for t in weights.values())
+    assert set(weights) == set(learner.net.state_dict())
+    # the published copy does not change when training continues
+    snapshot = {k: v.clone() for k, v in weights.items()}
+    learner.train_step(batch)
+    assert all(torch.equal(snapshot[k], weights[k]) for k in weights)
+    assert learner.publish()[0] == 2
+
+
+def test_weight_decay_only_on_weights() -> None:
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", weight_decay=1e-4))
+    decay, no_decay = learner.optimizer.param_groups
+    assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() > 1 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
+    assert learner.optimizer.defaults["nesterov"] and learner.optimizer.defaults["momentum"] == 0.9
+
+
+def test_learning_rate_schedules() -> None:
+    const = TrainConfig(learning_rate=0.1, warmup_steps=4)
+    assert [learning_rate_at(const, s) for s in range(6)] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1, 0.1])
+    step = TrainConfig(learning_rate=0.1, lr_schedule="step", lr_milestones=(10, 20), lr_gamma=0.5)
+    assert learning_rate_at(step, 0) == 0.1 and learning_rate_at(step, 9) == 0.1
+    assert learning_rate_at(step, 10) == pytest.approx(0.05) and learning_rate_at(step, 25) == pytest.approx(0.025)
+    cos = TrainConfig(learning_rate=0.1, lr_schedule="cosine", warmup_steps=10, total_steps=110, min_lr_ratio=0.1)
+    assert learning_rate_at(cos, 0) == pytest.approx(0.01)
+    assert learning_rate_at(cos, 10) == pytest.approx(0.1)
+    assert learning_rate_at(cos, 60) == pytest.approx(0.01 + 0.09 * 0.5)
+    assert learning_rate_at(cos, 110) == pytest.approx(0.01) and learning_rate_at(cos, 500) == pytest.approx(0.01)
+    # the learner applies the schedule
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", learning_rate=0.1, warmup_steps=4))
+    batch = _fixed_batch(8)
+    lrs = [learner.train_step(batch)["lr"] for _ in range(5)]
+    assert lrs == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1])
+    assert learner.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
+def test_train_config_validation() -> None:
+    for bad in (
+        dict(batch_size=0),
+        dict(optimizer="rmsprop"),
+        dict(learning_rate=0.0),
+        dict(lr_schedule="linear"),
+        dict(device="tpu"),
+        dict(lr_milestones=(5, 2)),
+        dict(lr_schedule="cosine", warmup_steps=10, total_steps=10),
+        dict(weight_decay=-1.0),
+        dict(grad_clip=0.0),
+        dict(keep_checkpoints=0),
+        dict(momentum=1.5),
+    ):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+    cfg = TrainConfig(lr_milestones=[1, 2], optimizer="adamw")  # type: ignore[arg-type]
+    assert cfg.lr_milestones == (1, 2)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(TypeError):
+        TrainConfig(256)  # type: ignore[misc]  # keyword-only
+
+
+def test_state_dict_resumes_exactly() -> None:
+    batch = _fixed_batch()
+    for optimizer in ("sgd", "adamw"):
+        cfg = TrainConfig(optimizer=optimizer, learning_rate=0.01, device="cpu", lr_schedule="cosine", total_steps=50, warmup_steps=2)
+        a = Learner(TTT, SMALL, cfg)
+        for _ in range(3):
+            a.train_step(batch)
+        a.publish()
+        a.rng.random(3)
+        state = a.state_dict()
+        # a learner with other initial weights and seed, restored from the state
+        b = Learner(TTT, SMALL, dataclasses.replace(cfg, seed=9))
+        b.load_state_dict(state)
+        assert b.step == 3 and b.weights_version == 1 and b.last_published_step == 3
+        assert b.rng.random() == a.rng.random()
+        ma, mb = a.train_step(batch), b.train_step(batch)
+        assert ma == mb
+        assert all(torch.equal(x, y) for x, y in zip(a.weights().values(), b.weights().values()))
+        assert all(
+            torch.equal(sa[k], sb[k]) if isinstance(sa[k], torch.Tensor) else sa[k] == sb[k]
+            for sa, sb in zip(a.optimizer.state.values(), b.optimizer.state.values())
+            for k in sa
+        )
+    with pytest.raises(ValueError, match="network config"):
+        Learner(TTT, NetworkConfig(blocks=2, channels=16, value_hidden=16), TrainConfig(device="cpu")).load_state_dict(
+            Learner(TTT, SMALL, TrainConfig(device="cpu")).state_dict()
+        )
+    with pytest.raises(ValueError, match="train config"):
+        Learner(TTT, SMALL, TrainConfig(device="cpu", learning_rate=0.5)).load_state_dict(
+            Learner(TTT, SMALL, TrainConfig(device="cpu")).state_dict(), strict_config=True
+        )

@@ -1,0 +1,198 @@
+"""Tests of learner.network and learner.inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from learner.inference import TorchEvaluator, network_throughput
+from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet, default_network_config
+from learner.train import Learner, TrainConfig
+
+torch.set_num_threads(2)
+
+TTT = games.make("tictactoe")
+SMALL = NetworkConfig(blocks=2, channels=32, value_hidden=32)
+
+
+def _game_or_skip(name: str) -> games.Game:
+    try:
+        return games.make(name)
+    except (ImportError, games.UnknownGameError) as err:
+        pytest.skip(f"{name} not available yet: {err}")
+
+
+def _random_positions(game: games.Game, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` distinct non-terminal positions from random games."""
+    rng = np.random.default_rng(seed)
+    obs, masks, seen = [], [], set()
+    while len(obs) < n:
+        state = game.initial_state()
+        while not state.is_terminal() and len(obs) < n:
+            o = state.observation()
+            if o.tobytes() not in seen:
+                seen.add(o.tobytes())
+                obs.append(o)
+                masks.append(state.legal_mask().copy())
+            state = state.apply(int(rng.choice(state.legal_actions())))
+    return np.stack(obs), np.stack(masks)
+
+
+@pytest.mark.parametrize("name", ["tictactoe", "connect4"])
+def test_output_shapes_and_masking(name: str) -> None:
+    game = TTT if name == "tictactoe" else _game_or_skip(name)
+    torch.manual_seed(0)
+    net = PolicyValueNet(game, default_network_config(game)).eval()
+    obs, masks = _random_positions(game, 16)
+    with torch.no_grad():
+        logits, value = net(torch.from_numpy(obs))
+        masked, value2 = net(torch.from_numpy(obs), torch.from_numpy(masks))
+    a = game.num_actions
+    assert logits.shape == (16, a) and masked.shape == (16, a)
+    assert value.shape == (16,) and value.dtype == torch.float32
+    assert torch.all(value.abs() < 1)
+    assert torch.equal(value, value2)
+    m = torch.from_numpy(masks)
+    assert torch.all(masked[~m] == MASK_VALUE)
+    assert torch.equal(masked[m], logits[m])
+    assert torch.isfinite(masked).all()
+    probs = torch.softmax(masked, dim=-1)
+    assert torch.all(probs[~m] == 0)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(16))
+
+
+def test_bad_input_shapes_rejected() -> None:
+    net = PolicyValueNet(TTT, SMALL)
+    with pytest.raises(ValueError, match="observations"):
+        net(torch.zeros(2, 3, 4, 4))
+    with pytest.raises(ValueError, match="legal_mask"):
+        net(torch.zeros(2, 3, 3, 3), torch.ones(2, 8, dtype=torch.bool))
+
+
+def test_network_config_validation_and_defaults() -> None:
+    with pytest.raises(ValueError):
+        NetworkConfig(blocks=-1)
+    with pytest.raises(ValueError):
+        NetworkConfig(channels=0)
+    with pytest.raises(ValueError):
+        NetworkConfig(channels=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        NetworkConfig(3)  # type: ignore[misc]  # keyword-only
+    cfg = NetworkConfig(blocks=3, channels=16)
+    assert NetworkConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown"):
+        NetworkConfig.from_dict({"blocks": 1, "width": 3})
+    assert default_network_config("tictactoe") == NetworkConfig(blocks=2, channels=32, value_hidden=32)
+    for name in ("connect4", "go", "chess", "something"):
+        assert default_network_config(name).blocks >= 1
+    assert default_network_config(TTT, blocks=1).blocks == 1
+
+
+def test_network_overfits_fixed_batch() -> None:
+    obs, masks = _random_positions(TTT, 32, seed=1)
+    rng = np.random.default_rng(1)
+    policy = np.zeros(masks.shape, np.float32)
+    for i, m in enumerate(masks):
+        policy[i, rng.choice(np.flatnonzero(m))] = 1.0
+    values = rng.choice([-1.0, 0.0, 1.0], size=len(obs)).astype(np.float32)
+    batch = dict(observations=obs, legal_masks=masks, policy_targets=policy, value_targets=values)
+    learner = Learner(TTT, SMALL, TrainConfig(optimizer="adamw", learning_rate=3e-3, device="cpu", batch_size=32))
+    first = learner.train_step(batch)["loss"]
+    for _ in range(199):
+        last = learner.train_step(batch)
+    assert last["loss"] < 0.1 * first, (first, last)
+    assert learner.evaluate_batch(batch)["loss"] < 0.25 * first
+
+
+def _solve_tictactoe() -> dict:
+    """Every reachable position -> (minimax value for the mover, optimal actions or None if terminal)."""
+    memo: dict = {}
+
+    def solve(state) -> float:
+        if state in memo:
+            return memo[state][0]
+        if state.is_terminal():
+            value = state.returns()[state.to_play]
+            memo[state] = (value, None)
+            return value
+        values = {a: -solve(state.apply_unchecked(a)) for a in state.legal_actions()}
+        best = max(values.values())
+        memo[state] = (best, [a for a, v in values.items() if v == best])
+        return best
+
+    solve(TTT.initial_state())
+    return memo
+
+
+def test_learns_exact_tictactoe_minimax_values() -> None:
+    memo = _solve_tictactoe()
+    assert len(memo) == 5478  # all reachable tic-tac-toe positions
+    positions = [s for s, (_, best) in memo.items() if best is not None]
+    assert len(positions) == 4520
+    assert memo[TTT.initial_state()][0] == 0  # perfect play draws
+    obs = np.stack([s.observation() for s in positions])
+    masks = np.stack([s.legal_mask() for s in positions])
+    values = np.array([memo[s][0] for s in positions], np.float32)
+    policy = np.zeros(masks.shape, np.float32)
+    for i, s in enumerate(positions):
+        policy[i, memo[s][1]] = 1.0 / len(memo[s][1])
+
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(positions))
+    train, held_out = order[:3000], order[3000:]
+    learner = Learner(TTT, SMALL, TrainConfig(optimizer="adamw", learning_rate=3e-3, batch_size=128, device="cpu"))
+    for _ in range(300):
+        idx = rng.choice(train, 128)
+        learner.train_step(
+            dict(observations=obs[idx], legal_masks=masks[idx], policy_targets=policy[idx], value_targets=values[idx])
+        )
+    evaluator = TorchEvaluator(learner.net)
+    logits, v = evaluator(obs, masks)
+    predicted = np.where(np.abs(v) < 1 / 3, 0, np.sign(v))
+    train_acc = (predicted[train] == values[train]).mean()
+    held_acc = (predicted[held_out] == values[held_out]).mean()
+    assert train_acc > 0.85, train_acc
+    assert held_acc > 0.7, held_acc
+    # the policy's argmax is an optimal move in most training positions
+    best_move = logits.argmax(-1)
+    optimal = np.array([best_move[i] in memo[positions[i]][1] for i in train])
+    assert optimal.mean() > 0.8, optimal.mean()
+
+
+def test_torch_evaluator_contract() -> None:
+    torch.manual_seed(0)
+    net = PolicyValueNet(TTT, SMALL)
+    evaluator = TorchEvaluator(net, num_threads=1, weights_version=3)
+    assert evaluator.weights_version == 3 and not net.training
+    obs, masks = _random_positions(TTT, 5)
+    logits, values = evaluator.evaluate(obs, masks)
+    assert logits.dtype == np.float32 and logits.shape == (5, 9)
+    assert values.dtype == np.float32 and values.shape == (5,)
+    assert np.all(logits[~masks] == MASK_VALUE)
+    with torch.no_grad():
+        ref_logits, ref_values = net(torch.from_numpy(obs), torch.from_numpy(masks))
+    np.testing.assert_allclose(logits, ref_logits.numpy())
+    np.testing.assert_allclose(values, ref_values.numpy())
+    # load other weights
+    torch.manual_seed(1)
+    other = PolicyValueNet(TTT, SMALL).eval()
+    evaluator.load_weights({k: v.numpy() for k, v in other.state_dict().items()}, version=7)
+    assert evaluator.weights_version == 7
+    with torch.no_grad():
+        _, other_values = other(torch.from_numpy(obs))
+    np.testing.assert_allclose(evaluator(obs, masks)[1], other_values.numpy(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError):
+        evaluator(obs[:, :2], masks)
+    empty_logits, empty_values = evaluator(obs[:0], masks[:0])
+    assert empty_logits.shape == (0, 9) and empty_values.shape == (0,)
+
+
+def test_network_throughput_positive() -> None:
+    net = PolicyValueNet(TTT, SMALL)
+    threads = torch.get_num_threads()
+    rate = network_throughput(net, 16, num_threads=1, min_seconds=0.05, max_batches=20)
+    assert rate > 0
+    assert torch.get_num_threads() == threads
+    assert net.training  # mode restored
