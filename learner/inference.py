@@ -73,6 +73,10 @@ class TorchEvaluator:
         """``(policy_logits [B, A] float32, values [B] float32)`` of a batch (see the module docstring)."""
         obs = np.ascontiguousarray(observations, dtype=np.float32)
         masks = np.ascontiguousarray(legal_masks, dtype=bool)
+        if not obs.flags.writeable:  # torch.from_numpy wants writable memory (games cache read-only masks)
+            obs = obs.copy()
+        if not masks.flags.writeable:
+            masks = masks.copy()
         if obs.ndim != 4 or tuple(obs.shape[1:]) != self.observation_shape:
             raise ValueError(f"observations must be [B, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}")
         if masks.shape != (obs.shape[0], self.num_actions):

@@ -502,6 +502,10 @@ class SearchResult:
         """
         return self.subtrees([i], [action])[0]
 
+    def root_tree(self, i: int) -> Tree:
+        """The whole tree searched for root ``i``: pass it back to :func:`search` to keep searching."""
+        return self._arena.extract(np.array([int(self._root_ids[i])], dtype=np.int64))[0]
+
     def subtrees(self, roots: Sequence[int], actions: Sequence[int | None]) -> list[Tree | None]:
         """:meth:`subtree` for several roots at once (one vectorised copy; what the worker uses)."""
         arena: _Arena = self._arena
