@@ -47,6 +47,14 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
 # ``commands`` is the top-level sub-parser set and ``bench`` the ``zeroplay bench`` one.
 COMMAND_MODULES: tuple[str, ...] = (
     "cluster.cmd_games",
+    "cluster.cmd_train",
+    "cluster.bench_tictactoe",
+    "cluster.match",
+    "cluster.bench_connect4",
+    "cluster.analyze",
+    "cluster.play",
+    "cluster.gtp",
+    "cluster.uci",
 )
 
 

@@ -146,7 +146,7 @@ def latest_checkpoint(path: str | os.PathLike[str]) -> Path | None:
 
 
 # ---------------------------------------------------------------------- writing
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # e.g. platforms without directory fds
@@ -175,7 +175,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _serialise(obj: Any) -> bytes:
@@ -279,7 +279,7 @@ def prune_checkpoints(path: str | os.PathLike[str], keep: int) -> list[int]:
             except FileNotFoundError:
                 pass
     if doomed:
-        _fsync_dir(d)
+        fsync_dir(d)
     return sorted(doomed)
 
 

@@ -240,7 +240,11 @@ class Learner:
     def _to_tensors(self, batch: Any) -> tuple[torch.Tensor, ...]:
         def tensor(name: str, dtype: torch.dtype) -> torch.Tensor:
             value = _batch_field(batch, name)
-            t = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+            if not isinstance(value, torch.Tensor):
+                value = np.asarray(value)
+                if not value.flags.writeable:  # zero-copy arrays from Ray's object store
+                    value = value.copy()
+            t = torch.as_tensor(value)
             return t.to(device=self.device, dtype=dtype, non_blocking=True)
 
         return (

@@ -1,0 +1,282 @@
+"""The Ray actors of a training run, each a thin wrapper around a plain class.
+
+* :class:`SelfPlayRunner` - a ``selfplay.Worker`` playing G games at once with the
+  newest weights; finished games go straight to the replay actor as msgpack bytes.
+* :class:`LearnerRunner` - a ``learner.Learner`` pulling batches from the replay
+  actor; new weights are *returned* to the driver, so the driver owns every weights
+  object (one object per publish) and they survive a learner crash.
+* the replay actor runs ``learner.replay_store.ReplayService`` directly.
+
+Every actor rebuilds itself from the run directory in ``__init__``, so Ray's
+automatic restarts (``max_restarts``) bring a crashed actor back with its state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+import ray
+
+from cluster.config import RunConfig, dump_toml, from_mapping
+
+log = logging.getLogger(__name__)
+
+# Positions per replay write from a self-play actor, and writes in flight per actor.
+_SEND_GAMES = 32
+_SEND_SECONDS = 1.0
+_MAX_IN_FLIGHT = 2
+
+
+def _was_restarted() -> bool:
+    import warnings
+
+    with warnings.catch_warnings():  # Ray warns about an internal deprecated call here
+        warnings.simplefilter("ignore")
+        return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
+def replay_actor_name(run_dir: str) -> str:
+    """The replay actor's name; actors look it up instead of holding a handle in their arguments."""
+    import hashlib
+
+    return "zeroplay-replay-" + hashlib.sha256(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+
+
+def _actor_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """Distinct streams per actor and per (re)start, so a restarted actor never replays old games."""
+    return np.random.SeedSequence([seed, index, time.time_ns() & 0xFFFFFFFF, os.getpid()])
+
+
+class SelfPlayRunner:
+    """Plays self-play games in chunks of ``chunk_seconds`` and streams them to the replay actor.
+
+    Args:
+        config_toml: the run configuration as TOML text (small and plain, so a restart can rebuild).
+        index: this actor's number (seeds its generator).
+        replay_name: the replay actor's name.
+    """
+
+    def __init__(self, config_toml: str, index: int, replay_name: str) -> None:
+        from learner import PolicyValueNet, TorchEvaluator, set_torch_threads
+        from selfplay import Worker, WorkerConfig
+
+        config = parse_config(config_toml)
+        set_torch_threads(config.selfplay.torch_threads)
+        self.config = config
+        self.index = index
+        self.replay = ray.get_actor(replay_name)
+        self.game = config.make_game()
+        net = PolicyValueNet(self.game, config.network)
+        device = config.selfplay.device
+        if device == "auto":
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.evaluator = TorchEvaluator(net, device=device, num_threads=config.selfplay.torch_threads)
+        self.weights_version = -1  # no weights yet: the first chunk brings them
+        self.worker = Worker(
+            self.game,
+            self.evaluator,
+            WorkerConfig(num_games=config.selfplay.games_per_actor, search=config.search),
+            rng=np.random.default_rng(_actor_seed(config.run.seed, index)),
+        )
+        self.restarted = _was_restarted()
+
+    def run(self, weights_version: int, weights: list[Any], seconds: float) -> dict[str, Any]:
+        """Play for about ``seconds`` with weights ``weights_version`` (``weights`` = [ObjectRef]).
+
+        The weights are fetched only when their version is new. Returns counters for the chunk.
+        """
+        from selfplay import encode
+
+        start = time.perf_counter()
+        ray_seconds = 0.0
+        weights_seconds = 0.0
+        if weights_version != self.weights_version and weights:
+            t = time.perf_counter()
+            version, state_dict = ray.get(weights[0])
+            if version != weights_version:
+                raise ValueError(f"weights object holds version {version}, expected {weights_version}")
+            self.evaluator.load_weights(state_dict, weights_version)
+            self.worker.set_evaluator(self.evaluator, weights_version)
+            self.weights_version = weights_version
+            weights_seconds = time.perf_counter() - t
+        before = self.worker.stats
+        outbox: list[bytes] = []
+        pending: list[Any] = []
+        accepted = rejected = positions = 0
+        last_send = time.perf_counter()
+        deadline = start + seconds
+
+        def send() -> None:
+            nonlocal outbox, last_send, ray_seconds
+            t = time.perf_counter()
+            pending.append(self.replay.add.remote(outbox))
+            outbox = []
+            last_send = time.perf_counter()
+            ray_seconds += last_send - t
+
+        while time.perf_counter() < deadline:
+            finished = self.worker.step()
+            if finished:
+                t = time.perf_counter()
+                outbox.extend(encode(trajectory) for trajectory in finished)
+                ray_seconds += time.perf_counter() - t
+            if len(outbox) >= _SEND_GAMES or (outbox and time.perf_counter() - last_send > _SEND_SECONDS):
+                send()
+            if len(pending) > _MAX_IN_FLIGHT:
+                t = time.perf_counter()
+                done, pending = ray.wait(pending, num_returns=len(pending) - _MAX_IN_FLIGHT)
+                for result in ray.get(done):
+                    accepted += result.accepted
+                    rejected += result.rejected
+                    positions += result.positions
+                ray_seconds += time.perf_counter() - t
+        if outbox:
+            send()
+        t = time.perf_counter()
+        for result in ray.get(pending):
+            accepted += result.accepted
+            rejected += result.rejected
+            positions += result.positions
+        ray_seconds += time.perf_counter() - t
+        after = self.worker.stats
+        return {
+            "actor": self.index,
+            "restarted": self.restarted,
+            "weights_version": self.weights_version,
+            "seconds": time.perf_counter() - start,
+            "games": after.games_finished - before.games_finished,
+            "moves": after.moves - before.moves,
+            "simulations": after.simulations - before.simulations,
+            "positions_evaluated": after.positions_evaluated - before.positions_evaluated,
+            "evaluate_seconds": after.evaluate_seconds - before.evaluate_seconds,
+            "ray_seconds": ray_seconds,
+            "weights_seconds": weights_seconds,
+            "accepted": accepted,
+            "rejected": rejected,
+            "positions": positions,
+            "node": ray.get_runtime_context().get_node_id(),
+        }
+
+
+class LearnerRunner:
+    """Trains on batches pulled from the replay actor; resumes from the newest checkpoint.
+
+    Args:
+        config_toml: the run configuration as TOML text.
+        run_dir: where checkpoints go (``RUN_DIR/checkpoints``).
+        replay_name: the replay actor's name.
+    """
+
+    def __init__(self, config_toml: str, run_dir: str, replay_name: str) -> None:
+        from learner import Learner, latest_checkpoint, set_torch_threads
+
+        config = parse_config(config_toml)
+        self.config = config
+        self.run_dir = run_dir
+        self.replay = ray.get_actor(replay_name)
+        if config.train.device in ("cpu", "auto") and config.run.learner_num_gpus == 0:
+            set_torch_threads(1)
+        checkpoint = latest_checkpoint(run_dir) if os.path.isdir(os.path.join(run_dir, "checkpoints")) else None
+        if checkpoint is not None:
+            self.learner = Learner.from_checkpoint(str(checkpoint), train_config=config.train)
+            log.warning("learner resumed from %s at step %d", checkpoint, self.learner.step)
+        else:
+            self.learner = Learner(config.make_game(), config.network, config.train)
+        self.checkpoint_path: str | None = str(checkpoint) if checkpoint is not None else None
+        self._prefetch: Any = None
+
+    def weights(self) -> tuple[int, dict[str, Any]]:
+        """(weights_version, CPU state dict) of the current network."""
+        return self.learner.weights_version, self.learner.weights()
+
+    def position(self) -> dict[str, Any]:
+        return {"step": self.learner.step, "weights_version": self.learner.weights_version,
+                "checkpoint": self.checkpoint_path}
+
+    @ray.method(num_returns=2)
+    def train(self, max_steps: int | None, seconds: float) -> tuple[dict[str, Any], Any]:
+        """Train for about ``seconds`` (or until ``max_steps`` total steps).
+
+        Returns (metrics, weights) where weights is ``(version, state_dict)`` if a new
+        version was published during the call, else None. Waits (without training) while
+        the replay's samples-per-position cap holds, so a fast learner never overfits.
+        """
+        learner = self.learner
+        batch_size = self.config.train.batch_size
+        start = time.perf_counter()
+        deadline = start + seconds
+        sums: dict[str, float] = {}
+        steps = 0
+        wait_seconds = 0.0
+        published = None
+        while time.perf_counter() < deadline and (max_steps is None or learner.step < max_steps):
+            if self._prefetch is None:
+                self._prefetch = self.replay.sample.remote(batch_size, 4)
+            batches = ray.get(self._prefetch)
+            self._prefetch = self.replay.sample.remote(batch_size, 4)
+            if not batches:
+                t = time.perf_counter()
+                time.sleep(min(0.2, max(0.0, deadline - t)))
+                wait_seconds += time.perf_counter() - t
+                continue
+            for batch in batches:
+                metrics = learner.train_step(batch)
+                steps += 1
+                for key, value in metrics.items():
+                    sums[key] = sums.get(key, 0.0) + float(value)
+                if learner.publish_due:
+                    published = learner.publish()
+                if learner.checkpoint_due:
+                    self.checkpoint()
+                if max_steps is not None and learner.step >= max_steps:
+                    break
+        out = {key: value / steps for key, value in sums.items()} if steps else {}
+        out.update(
+            step=learner.step,
+            weights_version=learner.weights_version,
+            steps=steps,
+            seconds=time.perf_counter() - start,
+            wait_seconds=wait_seconds,
+            checkpoint=self.checkpoint_path,
+        )
+        return out, published
+
+    def checkpoint(self) -> str:
+        """Write a checkpoint now (weights, optimizer, counters, RNG states)."""
+        self.checkpoint_path = self.learner.save_checkpoint(
+            self.run_dir, run_config={"toml": dump_toml(self.config)}
+        )
+        return self.checkpoint_path
+
+    def finish(self) -> tuple[int, str]:
+        """End of a run: publish unpublished training, then checkpoint. Returns (version, path)."""
+        if self.learner.step > self.learner.last_published_step:
+            self.learner.publish()
+        return self.learner.weights_version, self.checkpoint()
+
+
+def parse_config(config_toml: str) -> RunConfig:
+    """Rebuild a :class:`RunConfig` from :func:`cluster.config.dump_toml` text."""
+    import tomllib
+
+    return from_mapping(tomllib.loads(config_toml), "run configuration")
+
+
+def replay_actor_class() -> Any:
+    from learner.replay_store import ReplayService
+
+    return ray.remote(ReplayService)
+
+
+def selfplay_actor_class() -> Any:
+    return ray.remote(SelfPlayRunner)
+
+
+def learner_actor_class() -> Any:
+    return ray.remote(LearnerRunner)

@@ -1,0 +1,82 @@
+"""``zeroplay train``: start or resume a training run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from cluster.cli import CliError
+
+
+def parse_game_options(text: str | None) -> dict[str, Any]:
+    """``size=9,komi=7.5`` -> {"size": 9, "komi": 7.5} (values parsed as TOML literals, else strings)."""
+    from cluster.config import parse_assignment
+
+    options: dict[str, Any] = {}
+    if not text:
+        return options
+    for part in text.split(","):
+        if "=" not in part:
+            raise CliError(f"--game-options {text!r}: expected key=value[,key=value]")
+        key, raw = part.split("=", 1)
+        options[key.strip()] = parse_assignment(f"game.{key.strip()}={raw}")[2]
+    return options
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cluster.config import ConfigError, resolve
+    from cluster.train import RunDirError, run_training
+
+    try:
+        if args.resume is not None:
+            if args.game or args.config or args.set or args.game_options:
+                raise CliError("--resume continues a run with its stored configuration; only --minutes/--steps apply")
+            config = resolve("tictactoe", run__minutes=args.minutes, run__steps=args.steps)
+            run_dir = Path(args.resume)
+        else:
+            config = resolve(
+                args.game,
+                parse_game_options(args.game_options),
+                args.config,
+                args.set,
+                run__minutes=args.minutes,
+                run__steps=args.steps,
+                selfplay__actors=args.actors,
+            )
+            if config.run.minutes is None and config.run.steps is None:
+                config = resolve(
+                    args.game, parse_game_options(args.game_options), args.config, args.set,
+                    run__minutes=5.0, selfplay__actors=args.actors,
+                )
+            run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / _run_name(config.game["name"])
+        summary = run_training(config, run_dir, address=args.address, resume=args.resume is not None)
+    except (ConfigError, RunDirError) as err:
+        raise CliError(str(err)) from None
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _run_name(game: str) -> str:
+    import time
+
+    return f"{game}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def register(commands: Any, bench: Any) -> None:
+    p = commands.add_parser("train", help="train a network by self-play on Ray (embedded local Ray by default)")
+    p.add_argument("--game", help="tictactoe (default), connect4, go, chess")
+    p.add_argument("--game-options", help="game options, e.g. size=9,komi=7.5 (Go) or max_plies=200 (chess)")
+    p.add_argument("--config", help="TOML file with [game] [network] [search] [selfplay] [replay] [train] [run]")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override one setting, e.g. --set search.num_simulations=32 (repeatable)")
+    p.add_argument("--run-dir", help="run directory (default runs/GAME-DATE-TIME)")
+    p.add_argument("--minutes", type=float, help="stop after M minutes (default 5 when no --steps)")
+    p.add_argument("--steps", type=int, help="stop after S training steps")
+    p.add_argument("--actors", type=int, help="self-play actors (0 = one per free CPU, following the cluster)")
+    p.add_argument("--address", help="Ray cluster to join: auto or HOST:PORT (default: embedded local Ray)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or crashed run from its last checkpoint")
+    p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,332 @@
+"""The run configuration of ``zeroplay train``: typed defaults per game <- TOML file <- flags.
+
+A TOML file has one table per part, each key checked against the typed field it
+sets (unknown keys and wrong types are errors naming ``table.key``)::
+
+    [game]          # name and options, as games.make takes them
+    name = "go"
+    size = 9
+
+    [network]       # learner.NetworkConfig
+    [search]        # selfplay.SearchConfig used by self-play
+    [selfplay]      # SelfPlaySettings
+    [replay]        # ReplaySettings
+    [train]         # learner.TrainConfig
+    [run]           # RunSettings
+
+The resolved configuration is written to ``RUN_DIR/config.toml`` and can be fed
+back with ``--config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import games
+from cluster.settings import ConfigError, build, to_mapping
+from learner.network import NetworkConfig, default_network_config
+from learner.train import TrainConfig
+from selfplay.search import SearchConfig
+
+SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "run")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SelfPlaySettings:
+    """Self-play actors.
+
+    Attributes:
+        actors: self-play actors; 0 = one per CPU the cluster offers beyond the learner's,
+            following the cluster as nodes join and leave.
+        games_per_actor: G, games each actor plays at once (its inference batch size).
+        chunk_seconds: how long one self-play call runs; new weights are taken between calls.
+        torch_threads: torch threads per self-play actor.
+        device: inference device of self-play actors ("cpu", "cuda", "auto").
+        num_gpus: fraction of a GPU each self-play actor asks Ray for (0: none).
+        resources: extra Ray custom resources each self-play actor needs (e.g. {"selfplay": 1}).
+    """
+
+    actors: int = 1
+    games_per_actor: int = 64
+    chunk_seconds: float = 2.0
+    torch_threads: int = 1
+    device: str = "cpu"
+    num_gpus: float = 0.0
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.actors >= 0, "selfplay.actors must be >= 0")
+        _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
+        _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
+        _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")
+        _require(self.num_gpus >= 0, "selfplay.num_gpus must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplaySettings:
+    """The replay actor.
+
+    Attributes:
+        capacity: window size in positions.
+        min_positions: positions required before training starts.
+        max_samples_per_position: cap on training samples drawn per new position (KataGo keeps <= 4).
+        segment_bytes: size at which the append-only game segment files roll over.
+        resources: Ray custom resources for the replay actor (e.g. {"node:HEAD_IP": 0.01}).
+    """
+
+    capacity: int = 100_000
+    min_positions: int = 2_000
+    max_samples_per_position: float = 4.0
+    segment_bytes: int = 32 << 20
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
+        _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
+        _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """The run as a whole.
+
+    Attributes:
+        minutes: stop after this many minutes of wall time (None: no limit).
+        steps: stop after this many training steps (None: no limit).
+        seed: seeds self-play actors (actor i uses seed + i) and the replay sampler.
+        log_every_seconds: period of progress lines and metrics records.
+        learner_num_gpus: GPUs for the learner actor (0 on CPU machines; 1 when one is there).
+        learner_resources: Ray custom resources for the learner actor.
+    """
+
+    minutes: float | None = None
+    steps: int | None = None
+    seed: int = 0
+    log_every_seconds: float = 10.0
+    learner_num_gpus: float = 0.0
+    learner_resources: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
+        _require(self.steps is None or self.steps >= 1, "run.steps must be >= 1")
+        _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything a training run needs; written to the run directory."""
+
+    game: dict[str, Any]
+    network: NetworkConfig
+    search: SearchConfig
+    selfplay: SelfPlaySettings
+    replay: ReplaySettings
+    train: TrainConfig
+    run: RunSettings
+
+    def make_game(self) -> games.Game:
+        return games.from_spec(self.game)
+
+    def to_mapping(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def defaults(game_spec: dict[str, Any]) -> RunConfig:
+    """Small defaults per game that show learning on a 2-core CPU within minutes."""
+    game = games.from_spec(game_spec)
+    spec = game.spec()
+    name = game.name
+    if name == "tictactoe":
+        search = SearchConfig(num_simulations=32, temperature_moves=4, c_init=1.25)
+        selfplay = SelfPlaySettings(games_per_actor=128)
+        replay = ReplaySettings(capacity=20_000, min_positions=1_000)
+        train = TrainConfig(batch_size=128, optimizer="adamw", learning_rate=2e-3, publish_every=40,
+                            checkpoint_every=400, device="cpu")
+    elif name == "connect4":
+        search = SearchConfig(num_simulations=64, temperature_moves=8)
+        selfplay = SelfPlaySettings(games_per_actor=128)
+        replay = ReplaySettings(capacity=100_000, min_positions=4_000)
+        train = TrainConfig(batch_size=256, optimizer="adamw", learning_rate=1e-3, publish_every=50,
+                            checkpoint_every=500, device="cpu")
+    elif name == "go":
+        search = SearchConfig(num_simulations=48, temperature_moves=int(game.observation_shape[-1]) * 2,
+                              algorithm="gumbel")
+        selfplay = SelfPlaySettings(games_per_actor=64)
+        replay = ReplaySettings(capacity=200_000, min_positions=5_000)
+        train = TrainConfig(batch_size=256, optimizer="adamw", learning_rate=1e-3, publish_every=50,
+                            checkpoint_every=500)
+    else:  # chess and anything else
+        search = SearchConfig(num_simulations=48, temperature_moves=20, algorithm="gumbel")
+        selfplay = SelfPlaySettings(games_per_actor=32)
+        replay = ReplaySettings(capacity=200_000, min_positions=5_000)
+        train = TrainConfig(batch_size=256, optimizer="adamw", learning_rate=1e-3, publish_every=50,
+                            checkpoint_every=500)
+    return RunConfig(
+        game=spec,
+        network=default_network_config(game),
+        search=search,
+        selfplay=selfplay,
+        replay=replay,
+        train=train,
+        run=RunSettings(),
+    )
+
+
+_SECTION_TYPES = {
+    "network": NetworkConfig,
+    "search": SearchConfig,
+    "selfplay": SelfPlaySettings,
+    "replay": ReplaySettings,
+    "train": TrainConfig,
+    "run": RunSettings,
+}
+
+
+def apply_overrides(config: RunConfig, tables: dict[str, Any], where: str) -> RunConfig:
+    """``config`` with the tables of a parsed TOML document (or flags) applied.
+
+    A ``[game]`` table replaces the game and resets every default to that game's.
+    """
+    unknown = sorted(set(tables) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown table(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    if "game" in tables:
+        game_table = tables["game"]
+        if not isinstance(game_table, dict) or "name" not in game_table:
+            raise ConfigError(f"{where}: [game] needs a name (one of {', '.join(games.names())})")
+        try:
+            game_spec = games.from_spec(dict(game_table)).spec()
+        except games.GameError as err:
+            raise ConfigError(f"{where}: [game]: {err}") from None
+        if game_spec != config.game:
+            config = defaults(game_spec)
+    parts = {}
+    for section, cls in _SECTION_TYPES.items():
+        if section in tables:
+            parts[section] = build(cls, tables[section], f"{where}: {section}", base=getattr(config, section))
+    return dataclasses.replace(config, **parts)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; errors name the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` (value in TOML syntax; bare words are strings) -> (section, key, value)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    name, raw = text.split("=", 1)
+    if name.count(".") != 1:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. search.num_simulations=32")
+    section, key = (part.strip() for part in name.split("."))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return section, key, value
+
+
+def resolve(
+    game: str | None = None,
+    game_options: dict[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    assignments: list[str] | None = None,
+    **run_flags: Any,
+) -> RunConfig:
+    """Defaults for the game <- the TOML file <- ``--set`` assignments <- run flags.
+
+    ``game`` (with ``game_options``) picks the game; without it the file's ``[game]`` does,
+    and without either the game is tic-tac-toe.
+    """
+    file_tables = load_toml(config_file) if config_file is not None else {}
+    if game is not None:
+        spec = {"name": game, **(game_options or {})}
+    elif "game" in file_tables:
+        spec = dict(file_tables["game"])
+    else:
+        spec = {"name": "tictactoe"}
+    try:
+        spec = games.from_spec(spec).spec()
+    except games.GameError as err:
+        raise ConfigError(str(err)) from None
+    config = defaults(spec)
+    if file_tables:
+        file_tables = {k: v for k, v in file_tables.items() if k != "game"}
+        config = apply_overrides(config, file_tables, str(config_file))
+    flag_tables: dict[str, dict[str, Any]] = {}
+    for text in assignments or []:
+        section, key, value = parse_assignment(text)
+        if section == "game":
+            raise ConfigError(f"--set {text!r}: choose the game with --game/--game-options")
+        flag_tables.setdefault(section, {})[key] = value
+    for key, value in run_flags.items():
+        if value is not None:
+            section, field = key.split("__")
+            flag_tables.setdefault(section, {})[field] = value
+    if flag_tables:
+        config = apply_overrides(config, flag_tables, "flags")
+    return config
+
+
+def from_mapping(tables: dict[str, Any], where: str) -> RunConfig:
+    """A full configuration (as written by :func:`dump_toml`) read back."""
+    if "game" not in tables:
+        raise ConfigError(f"{where}: no [game] table")
+    config = defaults(games.from_spec(dict(tables["game"])).spec())
+    return apply_overrides(config, {k: v for k, v in tables.items() if k != "game"}, where)
+
+
+def dump_toml(config: RunConfig) -> str:
+    """TOML text of the resolved configuration (None values are left out: they mean 'unset')."""
+    lines = ["# zeroplay run configuration (resolved: defaults <- file <- flags)"]
+    for section, table in config.to_mapping().items():
+        lines.append(f"\n[{section}]")
+        nested = []
+        for key, value in table.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                nested.append((key, value))
+                continue
+            lines.append(f"{key} = {_toml_value(value)}")
+        for key, value in nested:
+            lines.append(f"{key} = {{ {', '.join(f'{_toml_key(k)} = {_toml_value(v)}' for k, v in value.items())} }}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {value!r} to TOML")

@@ -1,0 +1,431 @@
+"""The driver of ``zeroplay train``: starts the actors, keeps them busy, records progress.
+
+The driver never sits in a hot loop: it waits (``ray.wait``) on the self-play chunks
+and the learner's training chunks, resubmits each as it finishes with the newest
+weights, and every ``log_every_seconds`` writes one metrics record and one progress
+line. Self-play and training are never in lock-step: each actor runs at its own pace.
+
+Run directory layout::
+
+    RUN_DIR/config.toml        the resolved configuration
+    RUN_DIR/checkpoints/       learner checkpoints (weights + full training state)
+    RUN_DIR/replay/            append-only game segments (every acknowledged game)
+    RUN_DIR/metrics.jsonl      one JSON record per log period
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from cluster.config import ConfigError, RunConfig, dump_toml, from_mapping, load_toml
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.toml"
+METRICS_FILE = "metrics.jsonl"
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used as asked (the message says why and what to do)."""
+
+
+# --------------------------------------------------------------------------- run directory
+
+
+def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> RunConfig:
+    """Create (or, with ``resume``, reopen) a run directory; returns the run's configuration.
+
+    On resume the stored configuration is used, with the run-level settings of ``config``
+    (``minutes``, ``steps``) taking over when given.
+    """
+    config_path = run_dir / CONFIG_FILE
+    if resume:
+        if not config_path.is_file():
+            raise RunDirError(f"{run_dir} holds no zeroplay run ({CONFIG_FILE} missing); nothing to resume")
+        stored = from_mapping(load_toml(config_path), str(config_path))
+        if config is not None:
+            stored = dataclasses.replace(
+                stored, run=dataclasses.replace(stored.run, minutes=config.run.minutes, steps=config.run.steps)
+            )
+        return stored
+    assert config is not None
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunDirError(
+            f"run directory {run_dir} is not empty; continue it with --resume {run_dir} or choose another --run-dir"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(dump_toml(config), encoding="utf-8")
+    return config
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Drop metrics records past ``step`` (the checkpoint a resumed run continues from)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a crash
+        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+            kept.append(line)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- Ray
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address`` or start an embedded local Ray. Returns True if we started it.
+
+    Token authentication stays on: Ray 2.60 enables it for local instances and writes
+    ``~/.ray/auth_token``; an embedded instance binds to loopback only and starts no dashboard.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address is None and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]  # inside `ray job submit`
+    if address is None:
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            logging_level=logging.WARNING,
+            configure_logging=True,
+        )
+        return True
+    ray.init(address=address, logging_level=logging.WARNING)
+    return False
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclasses.dataclass
+class _Totals:
+    games: int = 0
+    positions: int = 0
+    moves: int = 0
+    simulations: int = 0
+    selfplay_seconds: float = 0.0
+    evaluate_seconds: float = 0.0
+    ray_seconds: float = 0.0
+    weights_seconds: float = 0.0
+    rejected: int = 0
+    chunks: int = 0
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        self.games += chunk["accepted"]
+        self.positions += chunk["positions"]
+        self.moves += chunk["moves"]
+        self.simulations += chunk["simulations"]
+        self.selfplay_seconds += chunk["seconds"]
+        self.evaluate_seconds += chunk["evaluate_seconds"]
+        self.ray_seconds += chunk["ray_seconds"]
+        self.weights_seconds += chunk["weights_seconds"]
+        self.rejected += chunk["rejected"]
+        self.chunks += 1
+
+
+class Trainer:
+    """One training run on a connected Ray cluster.
+
+    Args:
+        config: the run configuration.
+        run_dir: the prepared run directory.
+        out: where progress lines go.
+    """
+
+    def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout) -> None:
+        import ray
+
+        from cluster.actors import learner_actor_class, replay_actor_class, replay_actor_name, selfplay_actor_class
+
+        self.ray = ray
+        self.config = config
+        self.run_dir = run_dir
+        self.out = out
+        self.game = config.make_game()
+        rc = config.replay
+        self.config_toml = dump_toml(config)
+        self.replay_name = replay_actor_name(str(run_dir))
+        self.replay = replay_actor_class().options(
+            name=self.replay_name, num_cpus=0, max_restarts=-1, resources=rc.resources or None
+        ).remote(
+            self.game,
+            str(run_dir / "replay"),
+            capacity=rc.capacity,
+            min_positions=rc.min_positions,
+            max_samples_per_position=rc.max_samples_per_position,
+            segment_bytes=rc.segment_bytes,
+            seed=config.run.seed,
+        )
+        self.learner = learner_actor_class().options(
+            num_cpus=1,
+            num_gpus=config.run.learner_num_gpus,
+            max_restarts=-1,
+            resources=config.run.learner_resources or None,
+        ).remote(self.config_toml, str(run_dir), self.replay_name)
+        self._selfplay_class = selfplay_actor_class()
+        self.actors: dict[int, Any] = {}
+        self._next_actor = 0
+        self.restarts = 0
+        self.totals = _Totals()
+        self.learner_metrics: dict[str, Any] = {}
+        position = ray.get(self.learner.position.remote())
+        self.step = int(position["step"])
+        self.start_step = self.step
+        self.weights_version = int(position["weights_version"])
+        self.last_checkpoint = position["checkpoint"]
+        self.weights_ref = self.learner.weights.remote()
+        trim_metrics(run_dir / METRICS_FILE, self.step)
+        for _ in range(self._wanted_actors()):
+            self._start_actor()
+
+    # ---------------------------------------------------------------- actors
+    def _wanted_actors(self) -> int:
+        sp = self.config.selfplay
+        if sp.actors > 0:
+            return sp.actors
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        return max(1, cpus - 1)  # one CPU for the learner
+
+    def _start_actor(self) -> None:
+        sp = self.config.selfplay
+        index = self._next_actor
+        self._next_actor += 1
+        self.actors[index] = self._selfplay_class.options(
+            num_cpus=1,
+            num_gpus=sp.num_gpus,
+            resources=sp.resources or None,
+            max_restarts=-1,
+            scheduling_strategy="SPREAD",
+        ).remote(self.config_toml, index, self.replay_name)
+
+    def _submit_selfplay(self, index: int) -> Any:
+        return self.actors[index].run.remote(
+            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds
+        )
+
+    def _submit_learner(self) -> tuple[Any, Any]:
+        return self.learner.train.remote(self.config.run.steps, 2.0)
+
+    # ---------------------------------------------------------------- loop
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+        """Train until the configured minutes or steps are reached, or ``should_stop()``."""
+        ray = self.ray
+        cfg = self.config.run
+        start = time.monotonic()
+        deadline = start + cfg.minutes * 60 if cfg.minutes is not None else math.inf
+        pending: dict[Any, tuple[str, Any]] = {}
+        for index in self.actors:
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+        metrics_ref, weights_ref = self._submit_learner()
+        pending[metrics_ref] = ("learner", weights_ref)
+        last_log = time.monotonic()
+        log_totals = dataclasses.replace(self.totals)
+        log_step = self.step
+        while True:
+            now = time.monotonic()
+            done = now >= deadline or (cfg.steps is not None and self.step >= cfg.steps) or should_stop()
+            if done:
+                break
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=min(1.0, max(0.01, deadline - now)))
+            for ref in ready:
+                kind, extra = pending.pop(ref)
+                if kind == "selfplay":
+                    self._selfplay_done(ref, extra, pending)
+                else:
+                    self._learner_done(ref, extra, pending)
+            if time.monotonic() - last_log >= cfg.log_every_seconds:
+                self._log(time.monotonic() - last_log, log_totals, log_step, time.monotonic() - start)
+                last_log = time.monotonic()
+                log_totals = dataclasses.replace(self.totals)
+                log_step = self.step
+                self._follow_cluster(pending)
+        return self._finish(pending, time.monotonic() - start)
+
+    def _selfplay_done(self, ref: Any, index: int, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            chunk = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            self.restarts += 1
+            log.warning("self-play actor %d failed (%s); it restarts and carries on", index, type(err).__name__)
+        else:
+            self.totals.add(chunk)
+        if index in self.actors:
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+
+    def _learner_done(self, ref: Any, weights_ref: Any, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            metrics = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            self.restarts += 1
+            log.warning("learner failed (%s); it restarts from its last checkpoint", type(err).__name__)
+            position = self.ray.get(self.learner.position.remote())
+            self.step = int(position["step"])
+        else:
+            if metrics["steps"]:
+                self.learner_metrics = metrics
+            self.step = int(metrics["step"])
+            self.last_checkpoint = metrics["checkpoint"] or self.last_checkpoint
+            if int(metrics["weights_version"]) > self.weights_version:
+                self.weights_version = int(metrics["weights_version"])
+                self.weights_ref = weights_ref  # driver-owned: survives the learner
+        metrics_ref, new_weights_ref = self._submit_learner()
+        pending[metrics_ref] = ("learner", new_weights_ref)
+
+    def _follow_cluster(self, pending: dict[Any, tuple[str, Any]]) -> None:
+        if self.config.selfplay.actors > 0:
+            return
+        for _ in range(self._wanted_actors() - len(self.actors)):
+            self._start_actor()
+            index = self._next_actor - 1
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+
+    # ---------------------------------------------------------------- records
+    def _replay_stats(self) -> dict[str, Any]:
+        try:
+            return self.ray.get(self.replay.stats.remote(self.weights_version), timeout=10)
+        except self.ray.exceptions.RayError as err:
+            log.warning("replay stats unavailable (%s)", type(err).__name__)
+            return {}
+
+    def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
+        t = self.totals
+        replay = self._replay_stats()
+        lm = self.learner_metrics
+        sp_seconds = max(t.selfplay_seconds - before.selfplay_seconds, 1e-9)
+        record = {
+            "time": time.time(),
+            "elapsed": round(elapsed, 2),
+            "step": self.step,
+            "weights_version": self.weights_version,
+            "games": replay.get("games_added", t.games),
+            "positions": replay.get("positions_added", t.positions),
+            "games_per_s": (t.games - before.games) / period,
+            "positions_per_s": (t.positions - before.positions) / period,
+            "simulations_per_s": (t.simulations - before.simulations) / period,
+            "steps_per_s": (self.step - step_before) / period,
+            "loss": lm.get("loss"),
+            "policy_loss": lm.get("policy_loss"),
+            "value_loss": lm.get("value_loss"),
+            "policy_entropy": lm.get("policy_entropy"),
+            "value_accuracy": lm.get("value_accuracy"),
+            "lr": lm.get("lr"),
+            "replay_size": replay.get("size"),
+            "samples_per_position": replay.get("samples_per_position"),
+            "mean_game_length": replay.get("mean_game_length"),
+            "policy_lag_mean": replay.get("policy_lag_mean"),
+            "rejected_games": replay.get("rejected", t.rejected),
+            "actors": len(self.actors),
+            "actor_restarts": self.restarts,
+            "ray_overhead": (t.ray_seconds - before.ray_seconds) / sp_seconds,
+            "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
+            "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
+        }
+        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        loss = f"{record['loss']:.3f}" if record["loss"] is not None else "-"
+        print(
+            f"[{elapsed / 60:5.1f} min] step {self.step:6d}  v{self.weights_version:<4d} "
+            f"games {record['games']:7d}  pos/s {record['positions_per_s']:7.0f}  "
+            f"sims/s {record['simulations_per_s']:8.0f}  loss {loss}  "
+            f"replay {record['replay_size'] or 0}  actors {len(self.actors)}",
+            file=self.out,
+            flush=True,
+        )
+
+    def _finish(self, pending: dict[Any, tuple[str, Any]], elapsed: float) -> dict[str, Any]:
+        ray = self.ray
+        # Let the chunks in flight end (their games are acknowledged), then save.
+        refs = list(pending)
+        ray.wait(refs, num_returns=len(refs), timeout=self.config.selfplay.chunk_seconds + 30)
+        for ref, (kind, extra) in pending.items():
+            try:
+                result = ray.get(ref, timeout=0)
+            except Exception:  # noqa: BLE001 - a chunk that failed or is still running
+                continue
+            if kind == "selfplay":
+                self.totals.add(result)
+            elif result["steps"]:
+                self.step = int(result["step"])
+        version, path = ray.get(self.learner.finish.remote())
+        self.weights_version = int(version)
+        self.last_checkpoint = path
+        replay = self._replay_stats()
+        ray.get(self.replay.close.remote())
+        summary = {
+            "run_dir": str(self.run_dir),
+            "checkpoint": path,
+            "step": self.step,
+            "weights_version": self.weights_version,
+            "games": replay.get("games_added", self.totals.games),
+            "positions": replay.get("positions_added", self.totals.positions),
+            "minutes": round(elapsed / 60, 2),
+            "actor_restarts": self.restarts,
+        }
+        print(
+            f"done: step {summary['step']}, weights v{summary['weights_version']}, "
+            f"{summary['games']} games; checkpoint {path}",
+            file=self.out,
+            flush=True,
+        )
+        return summary
+
+
+def run_training(
+    config: RunConfig | None,
+    run_dir: Path,
+    *,
+    address: str | None = None,
+    resume: bool = False,
+    out: TextIO = sys.stdout,
+) -> dict[str, Any]:
+    """Prepare the run directory, connect to Ray, train, and save a final checkpoint.
+
+    SIGINT/SIGTERM end the run early but cleanly (a final checkpoint is written).
+    """
+    import ray
+
+    config = prepare_run_dir(run_dir, config, resume)
+    started = connect(address)
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if stop["now"]:
+            raise KeyboardInterrupt
+        stop["now"] = True
+        print("stopping: finishing chunks in flight and writing a checkpoint (again to abort)", file=out, flush=True)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        trainer = Trainer(config, run_dir, out)
+        print(
+            f"zeroplay train: {config.game} -> {run_dir} "
+            f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "
+            f"{len(trainer.actors)} self-play actor(s) x {config.selfplay.games_per_actor} games)",
+            file=out,
+            flush=True,
+        )
+        return trainer.run(lambda: stop["now"])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if started:
+            ray.shutdown()

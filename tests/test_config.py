@@ -1,0 +1,66 @@
+"""Run configuration: defaults per game <- TOML file <- flags, with typed, named errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cluster.config import ConfigError, dump_toml, from_mapping, resolve
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_depend_on_the_game() -> None:
+    ttt, c4 = resolve("tictactoe"), resolve("connect4")
+    assert ttt.game == {"name": "tictactoe"} and c4.game == {"name": "connect4"}
+    assert c4.network.channels > ttt.network.channels
+
+
+def test_file_then_flags_take_precedence(tmp_path: Path) -> None:
+    path = write(tmp_path, '[game]\nname = "go"\nsize = 7\n[search]\nnum_simulations = 20\n[train]\nbatch_size = 64\n')
+    config = resolve(None, None, path, ["search.num_simulations=12"], run__minutes=2.0)
+    assert config.game["name"] == "go" and config.game["size"] == 7
+    assert config.search.num_simulations == 12  # flag beats file
+    assert config.train.batch_size == 64  # file beats default
+    assert config.run.minutes == 2.0
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "[train]\nbatchsize = 64\n")
+    with pytest.raises(ConfigError, match=r"train\.batchsize"):
+        resolve("tictactoe", config_file=path)
+
+
+def test_unknown_table_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="trainer"):
+        resolve("tictactoe", config_file=write(tmp_path, "[trainer]\nx = 1\n"))
+
+
+def test_wrong_type_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"search\.num_simulations = 'many'"):
+        resolve("tictactoe", assignments=["search.num_simulations=many"])
+    with pytest.raises(ConfigError, match="selfplay.games_per_actor"):
+        resolve("tictactoe", assignments=["selfplay.games_per_actor=0"])
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[train\n")
+    with pytest.raises(ConfigError, match="run.toml"):
+        resolve("tictactoe", config_file=path)
+
+
+def test_unknown_game_option() -> None:
+    with pytest.raises(ConfigError, match="go"):
+        resolve("go", {"sise": 9})
+
+
+def test_resolved_config_round_trips_through_toml() -> None:
+    config = resolve("go", {"size": 9, "komi": 6.5}, assignments=["selfplay.resources={selfplay=1}"])
+    again = from_mapping(tomllib.loads(dump_toml(config)), "dumped")
+    assert again == config
