@@ -1,0 +1,192 @@
+"""Tests of ``zeroplay uci`` (cluster/uci.py): a transcript, the CLI, and a game against Stockfish."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import shutil
+import sys
+import time
+
+import pytest
+
+import games
+from cluster.uci import UciClient, UciEngine, value_to_cp
+from games.chess import Chess
+
+ZEROPLAY = [sys.executable, "-c", "import sys; from cluster.cli import main; sys.exit(main(sys.argv[1:]))"]
+STOCKFISH = shutil.which("stockfish") or (
+    "/usr/games/stockfish" if os.access("/usr/games/stockfish", os.X_OK) else None
+)
+
+
+class Lines(io.TextIOBase):
+    """A thread-safe output stream whose complete lines can be awaited."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self._partial = ""
+        self.seen: list[str] = []
+
+    def write(self, text: str) -> int:
+        text = self._partial + text
+        *complete, self._partial = text.split("\n")
+        for line in complete:
+            self.lines.put(line)
+        return len(text)
+
+    def until(self, prefix: str, timeout: float = 10.0) -> list[str]:
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            got.append(line)
+            self.seen.append(line)
+            if line.startswith(prefix):
+                return got
+
+
+@pytest.fixture()
+def uci(tiny_engine) -> tuple[UciEngine, Lines]:
+    out = Lines()
+    return UciEngine(tiny_engine("chess", sims=4), out), out
+
+
+def test_transcript(uci: tuple[UciEngine, Lines]) -> None:
+    engine, out = uci
+    engine.handle("uci")
+    hello = out.until("uciok")
+    assert hello[0].startswith("id name zeroplay") and hello[1].startswith("id author")
+    engine.handle("isready")
+    assert out.until("readyok") == ["readyok"]
+    engine.handle("ucinewgame")
+    engine.handle("position startpos moves e2e4 e7e5 g1f3")
+    engine.handle("go nodes 6")
+    lines = out.until("bestmove")
+    info, best = lines[-2], lines[-1]
+    assert info.startswith("info nodes 6 ") and " score cp " in info and info.endswith(f"pv {best.split()[1]}")
+    state = games.make("chess").initial_state().apply_all(["e2e4", "e7e5", "g1f3"])
+    state.apply_text(best.split()[1])  # legal for Black
+
+
+def test_go_infinite_then_stop(uci: tuple[UciEngine, Lines]) -> None:
+    engine, out = uci
+    engine.handle("position startpos")
+    engine.handle("go infinite")
+    time.sleep(0.3)
+    engine.handle("isready")
+    assert out.until("readyok", timeout=2) == ["readyok"]  # answered while searching, no bestmove yet
+    engine.handle("go nodes 1")
+    assert "go while searching" in out.until("info string", timeout=2)[0]
+    start = time.perf_counter()
+    engine.handle("stop")
+    lines = out.until("bestmove", timeout=5)
+    assert time.perf_counter() - start < 2.0
+    nodes = int(lines[-2].split()[2])
+    assert nodes > 4  # it kept searching past the default limit
+    games.make("chess").initial_state().apply_text(lines[-1].split()[1])
+
+
+def test_errors_keep_the_engine_running(uci: tuple[UciEngine, Lines]) -> None:
+    engine, out = uci
+    engine.handle("position startpos moves e2e4")
+    for bad, fragment in [
+        ("position fen not a fen", "bad FEN"),
+        ("position fen 8/8/8/8/8/8/8/8 w - - 0 1", "bad FEN"),
+        ("position startpos moves e2e4 e2e4", "move 2 ('e2e4')"),
+        ("position startpos moves e2e9", "move 1 ('e2e9'): not a move"),
+        ("position sideways", "expected 'startpos' or 'fen'"),
+        ("position startpos e2e4", "expected 'moves'"),
+        ("go nodes many", "'many' is not a number"),
+        ("go sideways", "unknown argument"),
+        ("flip", "unknown command 'flip'"),
+    ]:
+        engine.handle(bad)
+        line = out.until("info string")[0]
+        assert line.startswith("info string error: ") and fragment in line, (bad, line)
+    engine.handle("isready")
+    assert out.until("readyok") == ["readyok"]
+    engine.handle("go nodes 2")  # the last good position: after 1. e4
+    move = out.until("bestmove")[-1].split()[1]
+    games.make("chess").initial_state().apply_all(["e2e4", move])
+
+
+def test_fen_positions_mate_and_clocks(uci: tuple[UciEngine, Lines]) -> None:
+    engine, out = uci
+    engine.handle("position fen 7k/5Q2/6K1/8/8/8/8/8 b - - 0 1")  # stalemate
+    engine.handle("go nodes 3")
+    assert out.until("bestmove") == ["bestmove (none)"]
+    engine.handle("position fen 4k3/8/8/8/8/8/4P3/4K3 w - - 0 1 moves e2e4 e8d7")
+    engine.handle("go wtime 2000 btime 2000 winc 0 binc 0")
+    move = out.until("bestmove")[-1].split()[1]
+    Chess(fen="4k3/8/8/8/8/8/4P3/4K3 w - - 0 1").initial_state().apply_all(["e2e4", "e8d7", move])
+    assert engine._limits(["movetime", "500"]) == (None, pytest.approx(0.48), False)
+    assert engine._limits(["nodes", "7", "depth", "3"]) == (7, None, False)
+    assert engine._limits(["depth", "3"]) == (3, None, False)
+    assert engine._limits([]) == (4, None, False)
+    white_clock = engine._limits(["wtime", "60000", "btime", "1000", "movestogo", "10"])
+    assert white_clock[1] == pytest.approx(6.0 - 0.03)
+    # Repetition: our rules end the game, the GUI's need not; the engine still moves.
+    shuffle = ["g1f3", "g8f6", "f3g1", "f6g8"] * 2
+    engine.handle("position startpos moves " + " ".join(shuffle))
+    engine.handle("go nodes 2")
+    games.make("chess").initial_state().apply_text(out.until("bestmove")[-1].split()[1])
+    engine.handle("quit")
+    assert engine.quit
+
+
+def test_value_to_cp() -> None:
+    assert value_to_cp(0.0) == 0
+    assert value_to_cp(0.5) == -value_to_cp(-0.5) and 100 < value_to_cp(0.5) < 200
+    assert value_to_cp(1.0) > 10000
+
+
+def test_cli_transcript_and_eof(tiny_checkpoint) -> None:
+    client = UciClient([*ZEROPLAY, "uci", str(tiny_checkpoint("chess")), "--sims", "4"], name="zeroplay uci")
+    try:
+        client.handshake(timeout=60)
+        assert client.id_name is not None and client.id_name.startswith("zeroplay")
+        move = client.best_move(["e2e4"], "go nodes 4")
+        games.make("chess").initial_state().apply_all(["e2e4", move])
+        client.send("position fen nonsense")
+        assert client.read_until("info string", 10)[-1].startswith("info string error: bad FEN")
+        client.send("position startpos")
+        client.send("go")  # the --sims default
+        tail = client.read_until("bestmove", 30)
+        assert tail[-2].startswith("info nodes 4 ")
+    finally:
+        status = client.close(30)
+    assert status == 0
+    assert "zeroplay uci:" in client.stderr_tail()
+
+
+@pytest.mark.skipif(STOCKFISH is None, reason="Stockfish is not installed (not on PATH nor at /usr/games/stockfish)")
+def test_full_game_against_stockfish(tiny_checkpoint) -> None:
+    """Stockfish (skill 0, 10 ms a move) against a tiny network at 3 simulations, capped at 80 plies."""
+    assert STOCKFISH is not None
+    referee = Chess(max_plies=80)
+    state = referee.initial_state()
+    moves: list[str] = []
+    stockfish = UciClient([STOCKFISH], name="stockfish")
+    ours = UciClient([*ZEROPLAY, "uci", str(tiny_checkpoint("chess")), "--sims", "3"], name="zeroplay uci")
+    start = time.perf_counter()
+    try:
+        stockfish.handshake()
+        stockfish.set_option("Skill Level", 0)
+        stockfish.new_game()
+        ours.handshake(timeout=60)
+        ours.new_game()
+        players = {0: (ours, "go nodes 3"), 1: (stockfish, "go movetime 10")}
+        while not state.is_terminal():
+            client, go = players[state.to_play]
+            move = client.best_move(moves, go, timeout=30)
+            assert move is not None, f"{client.name} found no move in {state.fen()}"
+            state = state.apply(state.parse_action(move))  # raises on an illegal move
+            moves.append(move)
+    finally:
+        stockfish.quit()
+        ours.quit()
+    assert state.termination() in ("checkmate", "stalemate", "threefold", "fifty-move", "insufficient-material", "ply-cap")
+    print(f"zeroplay (W) vs stockfish: {state.termination()} after {len(moves)} plies in {time.perf_counter() - start:.1f}s")
+    assert time.perf_counter() - start < 90
