@@ -1,0 +1,92 @@
+"""``zeroplay bench cluster``: a short smoke run of each measurement with tiny settings."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+
+from cluster.bench_cluster import ClusterBenchError, ClusterBenchSettings, render, run_cluster_bench
+
+TINY = (
+    "network.blocks=1",
+    "network.channels=8",
+    "search.num_simulations=8",
+    "selfplay.games_per_actor=8",
+    "selfplay.chunk_seconds=0.3",
+    "replay.min_positions=50",
+    "train.batch_size=16",
+    "train.publish_every=5",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    settings = ClusterBenchSettings(
+        game="tictactoe", seconds=1.0, assignments=TINY, writers=8, ingest_games=96, ingest_batch=4,
+        unique_games=16, learner_seconds=0.5,
+    )
+    return run_cluster_bench(settings)
+
+
+def _fraction(x: float) -> bool:
+    return 0.0 <= x <= 1.0
+
+
+def test_structure(result: dict) -> None:
+    assert result["benchmark"] == "cluster"
+    assert {"cpu", "cores", "python", "date"} <= set(result["machine"])
+    assert result["ray"]["cpus"] == 2 and result["ray"]["started_here"] is False  # used the existing Ray
+    assert result["targets"] == {"ray_overhead_max": 0.05, "weights_broadcast_max": 0.01,
+                                 "scaling_efficiency_min": 0.8}
+    assert result["settings"]["network"].startswith("1x8")
+    assert set(result["meets_targets"]) >= {"ray_overhead", "weights_broadcast_normal", "ingest_lossless",
+                                            "scaling_efficiency"}
+    assert "ray overhead" in render(result)
+
+
+def test_overhead_fractions(result: dict) -> None:
+    o = result["overhead"]
+    assert o["actors"] == 1  # CPUs - 1, as a run
+    for key in ("ray_overhead", "weights_broadcast_worst", "weights_broadcast_normal"):
+        assert _fraction(o[key]), (key, o[key])
+    worst = o["worst_case"]
+    assert worst["chunks"] >= 1 and worst["weight_fetches"] == worst["chunks"]  # a new version every chunk
+    assert worst["weights_seconds"] > 0 and o["weights_bytes"] > 0
+
+
+def test_ingest_loses_nothing(result: dict) -> None:
+    i = result["ingest"]
+    assert i["sent"] == 96 and i["accepted"] == 96 and i["rejected"] == 0
+    assert i["reloaded_games"] == 96 and i["lost"] == 0 and i["ok"]
+    assert i["reloaded_positions"] == i["positions"] > 0
+    assert i["games_per_s"] > 0
+    assert result["meets_targets"]["ingest_lossless"]
+
+
+def test_scaling_points(result: dict) -> None:
+    points = result["scaling"]["points"]
+    assert [p["actors"] for p in points] == [1, 2]
+    assert points[0]["efficiency"] == 1.0
+    assert all(p["simulations_per_s"] > 0 and len(p["per_actor"]) == p["actors"] for p in points)
+    assert 0 < points[1]["efficiency"] <= 1.5
+
+
+def test_bad_settings_are_named() -> None:
+    with pytest.raises(ClusterBenchError, match="go"):
+        ClusterBenchSettings(game="go")
+    with pytest.raises(ClusterBenchError, match="actors"):
+        run_cluster_bench(ClusterBenchSettings(game="tictactoe", actors=(3,), assignments=TINY))
+
+
+def test_scaling_reports_cpu_share(result: dict) -> None:
+    for p in result["scaling"]["points"]:
+        assert len(p["cpu_per_wall"]) == p["actors"]
+        assert all(0 < x <= 1.5 for x in p["cpu_per_wall"])
+        assert p["efficiency_per_cpu_s"] > 0
