@@ -86,6 +86,10 @@ class SelfPlayRunner:
         )
         self.restarted = _was_restarted()
 
+    def pid(self) -> int:
+        """The actor's process id (for operators and crash tests)."""
+        return os.getpid()
+
     def run(self, weights_version: int, weights: list[Any], seconds: float) -> dict[str, Any]:
         """Play for about ``seconds`` with weights ``weights_version`` (``weights`` = [ObjectRef]).
 
@@ -191,6 +195,9 @@ class LearnerRunner:
         self.checkpoint_path: str | None = str(checkpoint) if checkpoint is not None else None
         self._prefetch: Any = None
 
+    def pid(self) -> int:
+        return os.getpid()
+
     def weights(self) -> tuple[int, dict[str, Any]]:
         """(weights_version, CPU state dict) of the current network."""
         return self.learner.weights_version, self.learner.weights()
@@ -218,8 +225,14 @@ class LearnerRunner:
         while time.perf_counter() < deadline and (max_steps is None or learner.step < max_steps):
             if self._prefetch is None:
                 self._prefetch = self.replay.sample.remote(batch_size, 4)
-            batches = ray.get(self._prefetch)
-            self._prefetch = self.replay.sample.remote(batch_size, 4)
+            try:
+                batches = ray.get(self._prefetch)
+            except ray.exceptions.RayError as err:  # the replay actor is restarting
+                log.warning("replay unavailable (%s); retrying", type(err).__name__)
+                self._prefetch = None
+                batches = []
+            else:
+                self._prefetch = self.replay.sample.remote(batch_size, 4)
             if not batches:
                 t = time.perf_counter()
                 time.sleep(min(0.2, max(0.0, deadline - t)))

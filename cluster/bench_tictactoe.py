@@ -61,16 +61,17 @@ def cmd_bench_tictactoe(args: argparse.Namespace) -> int:
 
     try:
         engine = Engine.load(
-            args.checkpoint, EngineConfig(sims=max(args.sims, 1)),
+            args.checkpoint, EngineConfig(sims=max(args.sims, 1), algorithm=args.algorithm),
             game_spec={"name": "tictactoe"} if args.checkpoint is None else None,
         )
     except EngineError as err:
         raise CliError(str(err)) from None
     result = {"benchmark": "tictactoe", "machine": machine_info(), "checkpoint": args.checkpoint,
+              "algorithm": args.algorithm,
               "weights_version": engine.weights_version, **grade(engine, args.sims)}
 
     def render(r: dict[str, Any]) -> str:
-        lines = [f"tic-tac-toe, {r['positions']} positions, weights v{r['weights_version']}",
+        lines = [f"tic-tac-toe, {r['positions']} positions, weights v{r['weights_version']}, {r['algorithm']} search",
                  f"  raw policy mistakes: {r['raw_policy_mistakes']}"]
         if r["search_mistakes"] is not None:
             lines.append(f"  search ({r['search_sims']} sims) mistakes: {r['search_mistakes']}")
@@ -85,6 +86,7 @@ def cmd_bench_tictactoe(args: argparse.Namespace) -> int:
 def register(commands: Any, bench: Any) -> None:
     p = bench.add_parser("tictactoe", help="mistakes of a tic-tac-toe network on every reachable position")
     p.add_argument("checkpoint", nargs="?", help="checkpoint or run directory (none: a fresh network)")
-    p.add_argument("--sims", type=int, default=16, help="search budget per position (0: raw policy only)")
+    p.add_argument("--sims", type=int, default=64, help="search budget per position (0: raw policy only)")
+    p.add_argument("--algorithm", default="gumbel", choices=["puct", "gumbel"], help="search algorithm (default: the engines')")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_tictactoe)

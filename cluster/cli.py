@@ -19,6 +19,38 @@ class CliError(Exception):
     """A user error reported as one line on stderr with exit status 2."""
 
 
+def parse_game_spec(text: str) -> dict[str, Any]:
+    """A ``--game`` argument as a spec dict (see the module docstring); validated lightly.
+
+    Raises:
+        CliError: malformed text (the message quotes it).
+    """
+    import games
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise CliError(f"--game {text!r} is not valid JSON: {err}") from None
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise CliError(f"--game {text!r}: a JSON spec needs a string 'name'")
+        return spec
+    name, _, rest = text.partition(":")
+    if not name:
+        raise CliError(f"--game {text!r}: missing game name (one of {', '.join(games.names())})")
+    spec: dict[str, Any] = {"name": name}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise CliError(f"--game {text!r}: option {item!r} is not key=value")
+        try:
+            spec[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            spec[key.strip()] = value.strip()
+    return spec
+
+
 def machine_info() -> dict[str, Any]:
     """What a benchmark ran on: host, CPU model, core count, Python, date (UTC)."""
     cpu = platform.processor() or platform.machine()
@@ -49,19 +81,25 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.cmd_games",
     "cluster.cmd_train",
     "cluster.bench_tictactoe",
+    "cluster.bench_search",
     "cluster.match",
     "cluster.bench_connect4",
     "cluster.analyze",
     "cluster.play",
     "cluster.gtp",
     "cluster.uci",
+    "cluster.status",
+    "cluster.bench_cluster",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="zeroplay", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="zeroplay",
+        description="AlphaZero-style self-play on Ray: train, analyse, play, and measure game-playing networks.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bench_parser = commands.add_parser("bench", help="benchmarks (JSON with --json); see BENCHMARKS.md")
     bench = bench_parser.add_subparsers(dest="bench_command", required=True, metavar="BENCHMARK")
@@ -83,4 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Import the module under its package name, so the commands' CliError is the one caught.
+    from cluster.cli import main as package_main
+
+    sys.exit(package_main())

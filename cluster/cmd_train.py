@@ -7,22 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cluster.cli import CliError
-
-
-def parse_game_options(text: str | None) -> dict[str, Any]:
-    """``size=9,komi=7.5`` -> {"size": 9, "komi": 7.5} (values parsed as TOML literals, else strings)."""
-    from cluster.config import parse_assignment
-
-    options: dict[str, Any] = {}
-    if not text:
-        return options
-    for part in text.split(","):
-        if "=" not in part:
-            raise CliError(f"--game-options {text!r}: expected key=value[,key=value]")
-        key, raw = part.split("=", 1)
-        options[key.strip()] = parse_assignment(f"game.{key.strip()}={raw}")[2]
-    return options
+from cluster.cli import CliError, parse_game_spec
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -31,25 +16,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         if args.resume is not None:
-            if args.game or args.config or args.set or args.game_options:
+            if args.game or args.config or args.set:
                 raise CliError("--resume continues a run with its stored configuration; only --minutes/--steps apply")
             config = resolve("tictactoe", run__minutes=args.minutes, run__steps=args.steps)
             run_dir = Path(args.resume)
         else:
+            spec = parse_game_spec(args.game) if args.game else None
+            name = spec.pop("name") if spec else None
             config = resolve(
-                args.game,
-                parse_game_options(args.game_options),
-                args.config,
-                args.set,
-                run__minutes=args.minutes,
-                run__steps=args.steps,
-                selfplay__actors=args.actors,
+                name, spec, args.config, args.set,
+                run__minutes=args.minutes, run__steps=args.steps, selfplay__actors=args.actors,
             )
             if config.run.minutes is None and config.run.steps is None:
-                config = resolve(
-                    args.game, parse_game_options(args.game_options), args.config, args.set,
-                    run__minutes=5.0, selfplay__actors=args.actors,
-                )
+                config = resolve(name, spec, args.config, args.set, run__minutes=5.0, selfplay__actors=args.actors)
             run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / _run_name(config.game["name"])
         summary = run_training(config, run_dir, address=args.address, resume=args.resume is not None)
     except (ConfigError, RunDirError) as err:
@@ -67,8 +46,7 @@ def _run_name(game: str) -> str:
 
 def register(commands: Any, bench: Any) -> None:
     p = commands.add_parser("train", help="train a network by self-play on Ray (embedded local Ray by default)")
-    p.add_argument("--game", help="tictactoe (default), connect4, go, chess")
-    p.add_argument("--game-options", help="game options, e.g. size=9,komi=7.5 (Go) or max_plies=200 (chess)")
+    p.add_argument("--game", help="tictactoe (default), connect4, go, chess, with options: go:size=9,komi=7.5")
     p.add_argument("--config", help="TOML file with [game] [network] [search] [selfplay] [replay] [train] [run]")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set search.num_simulations=32 (repeatable)")

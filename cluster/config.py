@@ -75,6 +75,7 @@ class ReplaySettings:
         min_positions: positions required before training starts.
         max_samples_per_position: cap on training samples drawn per new position (KataGo keeps <= 4).
         segment_bytes: size at which the append-only game segment files roll over.
+        value_q_weight: value target = (1 - w) * outcome + w * the search's root value (0: AlphaZero's).
         resources: Ray custom resources for the replay actor (e.g. {"node:HEAD_IP": 0.01}).
     """
 
@@ -82,10 +83,12 @@ class ReplaySettings:
     min_positions: int = 2_000
     max_samples_per_position: float = 4.0
     segment_bytes: int = 32 << 20
+    value_q_weight: float = 0.0
     resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
         _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
         _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
         _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
@@ -147,9 +150,12 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
     spec = game.spec()
     name = game.name
     if name == "tictactoe":
-        search = SearchConfig(num_simulations=32, temperature_moves=4, c_init=1.25)
+        # Moves sampled from the visit counts all game long reach the odd positions a
+        # perfect player must also know; averaging the outcome with the root value keeps
+        # the value targets of such noisy games close to the minimax values.
+        search = SearchConfig(num_simulations=32, temperature_moves=9)
         selfplay = SelfPlaySettings(games_per_actor=128)
-        replay = ReplaySettings(capacity=20_000, min_positions=1_000)
+        replay = ReplaySettings(capacity=50_000, min_positions=1_000, value_q_weight=0.5)
         train = TrainConfig(batch_size=128, optimizer="adamw", learning_rate=2e-3, publish_every=40,
                             checkpoint_every=400, device="cpu")
     elif name == "connect4":

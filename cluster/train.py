@@ -16,7 +16,6 @@ Run directory layout::
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -26,12 +25,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from cluster.config import ConfigError, RunConfig, dump_toml, from_mapping, load_toml
+from cluster.config import RunConfig, dump_toml, from_mapping, load_toml
+from cluster.metrics import METRICS_FILE, MetricsSink, trim_metrics
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.toml"
-METRICS_FILE = "metrics.jsonl"
+HEAD_NODE = "node:__internal_head__"  # a resource Ray gives the head node only
 
 
 class RunDirError(ValueError):
@@ -65,23 +65,6 @@ def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> Ru
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(dump_toml(config), encoding="utf-8")
     return config
-
-
-def trim_metrics(path: Path, step: int) -> None:
-    """Drop metrics records past ``step`` (the checkpoint a resumed run continues from)."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line torn by a crash
-        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
-            kept.append(line)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- Ray
@@ -164,8 +147,9 @@ class Trainer:
         rc = config.replay
         self.config_toml = dump_toml(config)
         self.replay_name = replay_actor_name(str(run_dir))
+        # The replay actor holds the run's data: on the head node unless told otherwise.
         self.replay = replay_actor_class().options(
-            name=self.replay_name, num_cpus=0, max_restarts=-1, resources=rc.resources or None
+            name=self.replay_name, num_cpus=0, max_restarts=-1, resources=rc.resources or {HEAD_NODE: 0.001}
         ).remote(
             self.game,
             str(run_dir / "replay"),
@@ -174,6 +158,7 @@ class Trainer:
             max_samples_per_position=rc.max_samples_per_position,
             segment_bytes=rc.segment_bytes,
             seed=config.run.seed,
+            value_q_weight=rc.value_q_weight,
         )
         self.learner = learner_actor_class().options(
             num_cpus=1,
@@ -183,21 +168,35 @@ class Trainer:
         ).remote(self.config_toml, str(run_dir), self.replay_name)
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
+        self._failed: set[int] = set()  # actors whose last chunk failed
         self._next_actor = 0
         self.restarts = 0
         self.totals = _Totals()
         self.learner_metrics: dict[str, Any] = {}
-        position = ray.get(self.learner.position.remote())
+        position = self._call(self.learner.position)
         self.step = int(position["step"])
         self.start_step = self.step
         self.weights_version = int(position["weights_version"])
         self.last_checkpoint = position["checkpoint"]
         self.weights_ref = self.learner.weights.remote()
         trim_metrics(run_dir / METRICS_FILE, self.step)
+        # After trim_metrics (which replaces the file); TensorBoard hides steps past the checkpoint.
+        self.metrics = MetricsSink(run_dir, out=out, purge_step=self.step + 1)
         for _ in range(self._wanted_actors()):
             self._start_actor()
 
     # ---------------------------------------------------------------- actors
+    def _call(self, method: Any, *args: Any, timeout: float = 120.0) -> Any:
+        """``ray.get(method.remote(*args))``, retried while the actor restarts (until ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.ray.get(method.remote(*args), timeout=max(1.0, deadline - time.monotonic()))
+            except (self.ray.exceptions.ActorUnavailableError, self.ray.exceptions.ActorDiedError):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+
     def _wanted_actors(self) -> int:
         sp = self.config.selfplay
         if sp.actors > 0:
@@ -265,8 +264,11 @@ class Trainer:
             chunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as err:
             self.restarts += 1
+            self._failed.add(index)
             log.warning("self-play actor %d failed (%s); it restarts and carries on", index, type(err).__name__)
+            self.metrics.release_display()
         else:
+            self._failed.discard(index)
             self.totals.add(chunk)
         if index in self.actors:
             pending[self._submit_selfplay(index)] = ("selfplay", index)
@@ -277,8 +279,10 @@ class Trainer:
         except self.ray.exceptions.RayError as err:
             self.restarts += 1
             log.warning("learner failed (%s); it restarts from its last checkpoint", type(err).__name__)
-            position = self.ray.get(self.learner.position.remote())
+            self.metrics.release_display()
+            position = self._call(self.learner.position)
             self.step = int(position["step"])
+            self.metrics.rewind(self.step)  # steps past the checkpoint are redone
         else:
             if metrics["steps"]:
                 self.learner_metrics = metrics
@@ -291,17 +295,26 @@ class Trainer:
         pending[metrics_ref] = ("learner", new_weights_ref)
 
     def _follow_cluster(self, pending: dict[Any, tuple[str, Any]]) -> None:
+        """With ``selfplay.actors = 0``: start actors on new CPUs, retire those of departed nodes."""
         if self.config.selfplay.actors > 0:
             return
-        for _ in range(self._wanted_actors() - len(self.actors)):
+        wanted = self._wanted_actors()
+        for _ in range(wanted - len(self.actors)):
             self._start_actor()
             index = self._next_actor - 1
             pending[self._submit_selfplay(index)] = ("selfplay", index)
+        if len(self.actors) > wanted:
+            # Failed actors go first (their node is likely gone), then the newest.
+            order = sorted(self.actors, key=lambda i: (i not in self._failed, -i))
+            for index in order[: len(self.actors) - wanted]:
+                self.ray.kill(self.actors.pop(index), no_restart=True)
+                self._failed.discard(index)
+                log.warning("self-play actor %d retired: the cluster has fewer CPUs now", index)
 
     # ---------------------------------------------------------------- records
     def _replay_stats(self) -> dict[str, Any]:
         try:
-            return self.ray.get(self.replay.stats.remote(self.weights_version), timeout=10)
+            return self._call(self.replay.stats, self.weights_version, timeout=10)
         except self.ray.exceptions.RayError as err:
             log.warning("replay stats unavailable (%s)", type(err).__name__)
             return {}
@@ -339,17 +352,8 @@ class Trainer:
             "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
             "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
         }
-        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-        loss = f"{record['loss']:.3f}" if record["loss"] is not None else "-"
-        print(
-            f"[{elapsed / 60:5.1f} min] step {self.step:6d}  v{self.weights_version:<4d} "
-            f"games {record['games']:7d}  pos/s {record['positions_per_s']:7.0f}  "
-            f"sims/s {record['simulations_per_s']:8.0f}  loss {loss}  "
-            f"replay {record['replay_size'] or 0}  actors {len(self.actors)}",
-            file=self.out,
-            flush=True,
-        )
+        record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
+        self.metrics.write(record)
 
     def _finish(self, pending: dict[Any, tuple[str, Any]], elapsed: float) -> dict[str, Any]:
         ray = self.ray
@@ -365,11 +369,14 @@ class Trainer:
                 self.totals.add(result)
             elif result["steps"]:
                 self.step = int(result["step"])
-        version, path = ray.get(self.learner.finish.remote())
+        version, path = self._call(self.learner.finish)
         self.weights_version = int(version)
         self.last_checkpoint = path
         replay = self._replay_stats()
-        ray.get(self.replay.close.remote())
+        try:
+            ray.get(self.replay.close.remote(), timeout=30)
+        except ray.exceptions.RayError as err:
+            log.warning("replay actor did not close cleanly (%s); its segments are fsynced", type(err).__name__)
         summary = {
             "run_dir": str(self.run_dir),
             "checkpoint": path,
@@ -380,6 +387,7 @@ class Trainer:
             "minutes": round(elapsed / 60, 2),
             "actor_restarts": self.restarts,
         }
+        self.metrics.close()
         print(
             f"done: step {summary['step']}, weights v{summary['weights_version']}, "
             f"{summary['games']} games; checkpoint {path}",
@@ -423,7 +431,10 @@ def run_training(
             file=out,
             flush=True,
         )
-        return trainer.run(lambda: stop["now"])
+        try:
+            return trainer.run(lambda: stop["now"])
+        finally:
+            trainer.metrics.close()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

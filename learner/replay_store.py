@@ -172,6 +172,8 @@ class ReplayService:
         max_samples_per_position: the cap on samples drawn per new position.
         segment_bytes: segment roll-over size.
         seed: the sampler's seed.
+        value_q_weight: weight of the search's root value in value targets (see
+            ``selfplay.trajectory.training_arrays``).
     """
 
     def __init__(
@@ -184,8 +186,10 @@ class ReplayService:
         max_samples_per_position: float,
         segment_bytes: int = 32 << 20,
         seed: int = 0,
+        value_q_weight: float = 0.0,
     ) -> None:
         self.game = game
+        self.value_q_weight = float(value_q_weight)
         self.buffer = ReplayBuffer(
             game, capacity, max_samples_per_position, seed, min_positions=min_positions
         )
@@ -226,7 +230,7 @@ class ReplayService:
             except TrajectoryError as err:
                 self.load_warnings.append(f"{record.segment} byte {record.offset}: stored game rejected: {err}")
                 continue
-            self.buffer.add_game(*training_arrays(trajectory, self.game), trajectory.weights_version)
+            self.buffer.add_game(*training_arrays(trajectory, self.game, q_weight=self.value_q_weight), trajectory.weights_version)
         # Counters cover every stored game, not only the window.
         self.buffer.games_added = len(records)
         self.buffer.positions_added = total_positions
@@ -269,7 +273,7 @@ class ReplayService:
                 trajectory = decode(bytes(payload))
                 if trajectory.game() != self.game:
                     raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {self.game.spec()}")
-                arrays.append((training_arrays(trajectory, self.game), trajectory.weights_version))
+                arrays.append((training_arrays(trajectory, self.game, q_weight=self.value_q_weight), trajectory.weights_version))
                 valid.append(bytes(payload))
             except TrajectoryError as err:
                 reasons.append(f"game {i}: {err}")
@@ -302,6 +306,10 @@ class ReplayService:
         if self.store is not None:
             out["segments"] = len(self.store.segments())
         return out
+
+    def pid(self) -> int:
+        """The process id (for operators and crash tests)."""
+        return os.getpid()
 
     def close(self) -> None:
         self._write_state(force=True)

@@ -16,7 +16,6 @@ References:
 from __future__ import annotations
 
 import math as _math
-from typing import Sequence
 
 import numpy as np
 

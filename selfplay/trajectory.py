@@ -310,16 +310,26 @@ def validate(trajectory: Trajectory, game: Game | None = None) -> Game:
 
 
 def training_arrays(
-    trajectory: Trajectory, game: Game | None = None
+    trajectory: Trajectory, game: Game | None = None, *, q_weight: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Replay the game into training examples, one per ply.
+
+    Args:
+        trajectory: the game.
+        game: its game object (default: built from the trajectory's spec).
+        q_weight: weight of the search's root value in the value target:
+            ``(1 - q_weight) * z + q_weight * q`` with ``z`` the final return and ``q``
+            the root value, both from the mover's view. 0 is AlphaZero's target (the
+            outcome alone); averaging with ``q`` lowers the noise that exploration
+            moves add to ``z``.
 
     Returns:
         observations float32 ``[T, C, H, W]`` (mover's view), legal_masks bool ``[T, A]``,
         policy_targets float32 ``[T, A]`` (the stored policy scattered over the legal
-        actions, 0 elsewhere), value_targets float32 ``[T]`` (the final return of
-        the player to move at that ply).
+        actions, 0 elsewhere), value_targets float32 ``[T]`` (see ``q_weight``).
     """
+    if not 0.0 <= q_weight <= 1.0:
+        raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
     if game is None:
         game = games.from_spec(dict(trajectory.game_spec))
     t = len(trajectory.actions)
@@ -335,7 +345,9 @@ def training_arrays(
         targets[i, mask] = trajectory.policies[i]
         values[i] = trajectory.returns[state.to_play]
         state = state.apply(action)
-    return obs, masks, targets, values
+    if q_weight:
+        values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)
+    return obs, masks, targets, values.astype(np.float32)
 
 
 __all__ = [

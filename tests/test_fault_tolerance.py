@@ -1,0 +1,136 @@
+"""Crashes: each kind of actor is SIGKILLed mid-run; training goes on and no acknowledged game is lost.
+
+Also the driver itself: a run whose driver is SIGKILLed resumes with --resume.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import ray
+
+from cluster.config import resolve
+from cluster.train import Trainer, prepare_run_dir
+from learner.replay_store import ReplayService
+
+TINY = [
+    "network.blocks=1",
+    "network.channels=16",
+    "search.num_simulations=8",
+    "selfplay.games_per_actor=16",
+    "selfplay.chunk_seconds=0.5",
+    "replay.min_positions=100",
+    "train.batch_size=32",
+    "train.publish_every=5",
+    "train.checkpoint_every=20",
+    "run.log_every_seconds=1.0",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def stored_games(run_dir: Path) -> int:
+    import games
+
+    service = ReplayService(games.make("tictactoe"), run_dir / "replay", capacity=100_000, min_positions=0,
+                            max_samples_per_position=4.0)
+    return service.buffer.games_added
+
+
+def test_actors_killed_mid_run_restart_and_lose_no_acknowledged_game(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY, run__minutes=3.0), resume=False)
+    trainer = Trainer(config, run_dir, out=io.StringIO())
+    stop = threading.Event()
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: trainer.step >= 10, 60, "training to start")
+
+        # A self-play actor dies: it restarts and its next chunks succeed.
+        actor = trainer.actors[0]
+        os.kill(ray.get(actor.pid.remote()), signal.SIGKILL)
+        wait_for(lambda: trainer.restarts >= 1, 30, "the driver to notice the dead self-play actor")
+        chunks = trainer.totals.chunks
+        wait_for(lambda: trainer.totals.chunks > chunks + 1, 60, "self-play chunks after the restart")
+
+        # The replay actor dies: everything it acknowledged is reloaded from its segments.
+        acknowledged = ray.get(trainer.replay.stats.remote())["games_added"]
+        os.kill(ray.get(trainer.replay.pid.remote()), signal.SIGKILL)
+        wait_for(lambda: _games(trainer) >= acknowledged, 60, "the replay actor to come back with its games")
+
+        # The learner dies: it restarts from its last checkpoint and training continues past it.
+        restarts = trainer.restarts
+        os.kill(ray.get(trainer.learner.pid.remote()), signal.SIGKILL)
+        wait_for(lambda: trainer.restarts > restarts, 60, "the driver to notice the dead learner")
+        step = trainer.step  # back at the learner's last checkpoint
+        wait_for(lambda: trainer.step > step + 10, 90, "training to continue after the learner restart")
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert result["step"] > 0 and result["actor_restarts"] >= 2
+    assert stored_games(run_dir) == result["games"] >= acknowledged
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps)
+
+
+def _games(trainer: Trainer) -> int:
+    try:
+        return ray.get(trainer.replay.stats.remote(), timeout=5)["games_added"]
+    except ray.exceptions.RayError:
+        return -1
+
+
+def test_driver_killed_then_resumed(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
+            "--game", "tictactoe", "--run-dir", str(run_dir), "--minutes", "3"] + [
+        x for item in TINY for x in ("--set", item)]
+    env = {**os.environ, "RAY_ADDRESS": ""}
+    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                              start_new_session=True)
+    try:
+        wait_for(lambda: len(list((run_dir / "checkpoints").glob("ckpt-*.json"))) >= 2, 120, "two checkpoints")
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray instance it started
+        driver.wait()
+    from learner import latest_checkpoint, load_checkpoint
+
+    checkpoint_step = load_checkpoint(latest_checkpoint(run_dir)).step
+    games_before = stored_games(run_dir)
+    resumed = subprocess.run(
+        [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
+         "--resume", str(run_dir), "--steps", str(checkpoint_step + 30), "--json"],
+        capture_output=True, text=True, env=env, timeout=240,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert summary["step"] >= checkpoint_step + 30
+    assert summary["games"] >= games_before
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps), "metrics repeat or skip steps after the resume"
