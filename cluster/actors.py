@@ -287,6 +287,32 @@ def replay_actor_class() -> Any:
     return ray.remote(ReplayService)
 
 
+# A resource Ray gives the head node only: the replay actor, which holds the run's data, lives there.
+HEAD_NODE = "node:__internal_head__"
+
+
+def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
+    """The run's replay actor over ``RUN_DIR/replay`` (restartable, named) and its name.
+
+    It is placed on the head node unless ``replay.resources`` says otherwise.
+    """
+    rc = config.replay
+    name = replay_actor_name(run_dir)
+    actor = replay_actor_class().options(
+        name=name, num_cpus=0, max_restarts=-1, resources=rc.resources or {HEAD_NODE: 0.001}
+    ).remote(
+        config.make_game(),
+        os.path.join(run_dir, "replay"),
+        capacity=rc.capacity,
+        min_positions=rc.min_positions,
+        max_samples_per_position=rc.max_samples_per_position,
+        segment_bytes=rc.segment_bytes,
+        seed=config.run.seed,
+        value_q_weight=rc.value_q_weight,
+    )
+    return actor, name
+
+
 def selfplay_actor_class() -> Any:
     return ray.remote(SelfPlayRunner)
 

@@ -153,19 +153,9 @@ class IngestWriter:
 
 def _replay_actor(ray: Any, config: Any, run_dir: Path) -> tuple[Any, str]:
     """The run's replay actor for ``run_dir``, created as ``Trainer`` creates it."""
-    from cluster.actors import replay_actor_class, replay_actor_name
+    from cluster.actors import create_replay_actor
 
-    rc = config.replay
-    name = replay_actor_name(str(run_dir))
-    actor = replay_actor_class().options(name=name, num_cpus=0).remote(
-        config.make_game(),
-        str(run_dir / "replay"),
-        capacity=rc.capacity,
-        min_positions=rc.min_positions,
-        max_samples_per_position=rc.max_samples_per_position,
-        segment_bytes=rc.segment_bytes,
-        seed=config.run.seed,
-    )
+    actor, name = create_replay_actor(config, str(run_dir))
     ray.get(actor.stats.remote())  # constructed (and its directory rebuilt)
     return actor, name
 

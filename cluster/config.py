@@ -103,6 +103,8 @@ class RunSettings:
         steps: stop after this many training steps (None: no limit).
         seed: seeds self-play actors (actor i uses seed + i) and the replay sampler.
         log_every_seconds: period of progress lines and metrics records.
+        learner_num_cpus: CPUs Ray reserves for the learner actor. Under the samples-per-position
+            cap a CPU learner often waits for games; 0 lets it share a core with self-play.
         learner_num_gpus: GPUs for the learner actor (0 on CPU machines; 1 when one is there).
         learner_resources: Ray custom resources for the learner actor.
     """
@@ -111,6 +113,7 @@ class RunSettings:
     steps: int | None = None
     seed: int = 0
     log_every_seconds: float = 10.0
+    learner_num_cpus: float = 1.0
     learner_num_gpus: float = 0.0
     learner_resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
@@ -118,6 +121,8 @@ class RunSettings:
         _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
         _require(self.steps is None or self.steps >= 1, "run.steps must be >= 1")
         _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
+        _require(self.learner_num_cpus >= 0, "run.learner_num_cpus must be >= 0")
+        _require(self.learner_num_gpus >= 0, "run.learner_num_gpus must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,9 +164,9 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
         train = TrainConfig(batch_size=128, optimizer="adamw", learning_rate=2e-3, publish_every=40,
                             checkpoint_every=400, device="cpu")
     elif name == "connect4":
-        search = SearchConfig(num_simulations=64, temperature_moves=8)
+        search = SearchConfig(num_simulations=48, temperature_moves=10)
         selfplay = SelfPlaySettings(games_per_actor=128)
-        replay = ReplaySettings(capacity=100_000, min_positions=4_000)
+        replay = ReplaySettings(capacity=100_000, min_positions=4_000, value_q_weight=0.5)
         train = TrainConfig(batch_size=256, optimizer="adamw", learning_rate=1e-3, publish_every=50,
                             checkpoint_every=500, device="cpu")
     elif name == "go":

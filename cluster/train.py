@@ -31,7 +31,6 @@ from cluster.metrics import METRICS_FILE, MetricsSink, trim_metrics
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.toml"
-HEAD_NODE = "node:__internal_head__"  # a resource Ray gives the head node only
 
 
 class RunDirError(ValueError):
@@ -137,31 +136,17 @@ class Trainer:
     def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout) -> None:
         import ray
 
-        from cluster.actors import learner_actor_class, replay_actor_class, replay_actor_name, selfplay_actor_class
+        from cluster.actors import create_replay_actor, learner_actor_class, selfplay_actor_class
 
         self.ray = ray
         self.config = config
         self.run_dir = run_dir
         self.out = out
         self.game = config.make_game()
-        rc = config.replay
         self.config_toml = dump_toml(config)
-        self.replay_name = replay_actor_name(str(run_dir))
-        # The replay actor holds the run's data: on the head node unless told otherwise.
-        self.replay = replay_actor_class().options(
-            name=self.replay_name, num_cpus=0, max_restarts=-1, resources=rc.resources or {HEAD_NODE: 0.001}
-        ).remote(
-            self.game,
-            str(run_dir / "replay"),
-            capacity=rc.capacity,
-            min_positions=rc.min_positions,
-            max_samples_per_position=rc.max_samples_per_position,
-            segment_bytes=rc.segment_bytes,
-            seed=config.run.seed,
-            value_q_weight=rc.value_q_weight,
-        )
+        self.replay, self.replay_name = create_replay_actor(config, str(run_dir))
         self.learner = learner_actor_class().options(
-            num_cpus=1,
+            num_cpus=config.run.learner_num_cpus,
             num_gpus=config.run.learner_num_gpus,
             max_restarts=-1,
             resources=config.run.learner_resources or None,
@@ -169,6 +154,7 @@ class Trainer:
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
         self._failed: set[int] = set()  # actors whose last chunk failed
+        self.actor_nodes: dict[int, str] = {}  # actor -> Ray node id of its last chunk
         self._next_actor = 0
         self.restarts = 0
         self.totals = _Totals()
@@ -202,7 +188,7 @@ class Trainer:
         if sp.actors > 0:
             return sp.actors
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
-        return max(1, cpus - 1)  # one CPU for the learner
+        return max(1, cpus - math.ceil(self.config.run.learner_num_cpus))
 
     def _start_actor(self) -> None:
         sp = self.config.selfplay
@@ -269,6 +255,7 @@ class Trainer:
             self.metrics.release_display()
         else:
             self._failed.discard(index)
+            self.actor_nodes[index] = chunk["node"]
             self.totals.add(chunk)
         if index in self.actors:
             pending[self._submit_selfplay(index)] = ("selfplay", index)
@@ -309,6 +296,7 @@ class Trainer:
             for index in order[: len(self.actors) - wanted]:
                 self.ray.kill(self.actors.pop(index), no_restart=True)
                 self._failed.discard(index)
+                self.actor_nodes.pop(index, None)
                 log.warning("self-play actor %d retired: the cluster has fewer CPUs now", index)
 
     # ---------------------------------------------------------------- records

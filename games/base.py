@@ -49,6 +49,13 @@ class UnknownGameError(GameError):
     """``games.make`` was asked for a game or option that does not exist."""
 
 
+def winner_returns(winner: int) -> tuple[float, float]:
+    """``returns()`` of a finished two-player game: ``winner`` is 0 or 1, or -1 for a draw."""
+    if winner == -1:
+        return (0.0, 0.0)
+    return (1.0, -1.0) if winner == 0 else (-1.0, 1.0)
+
+
 class Game(abc.ABC):
     """Immutable description of one game with its options.
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from games.base import Game, NotationError, State
+from games.base import Game, NotationError, State, winner_returns
 
 WIDTH = 7
 HEIGHT = 6
@@ -133,9 +133,7 @@ class ConnectFourState(State):
 
     def returns(self) -> tuple[float, float]:
         self._require_terminal()
-        if self._winner == -1:
-            return (0.0, 0.0)
-        return (1.0, -1.0) if self._winner == 0 else (-1.0, 1.0)
+        return winner_returns(self._winner)
 
     def observation(self) -> np.ndarray:
         obs = np.zeros(self.game.observation_shape, dtype=np.float32)

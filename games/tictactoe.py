@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from games.base import Game, GameError, NotationError, State
+from games.base import Game, NotationError, State, winner_returns
 from games.symmetry import board_action_permutation, transform_planes
 
 _LINES = (
@@ -110,9 +110,7 @@ class TicTacToeState(State):
 
     def returns(self) -> tuple[float, float]:
         self._require_terminal()
-        if self._winner == -1:
-            return (0.0, 0.0)
-        return (1.0, -1.0) if self._winner == 0 else (-1.0, 1.0)
+        return winner_returns(self._winner)
 
     def observation(self) -> np.ndarray:
         obs = np.zeros(self.game.observation_shape, dtype=np.float32)
@@ -152,4 +150,4 @@ class TicTacToeState(State):
         return hash(self._bits)
 
 
-__all__ = ["TicTacToe", "TicTacToeState", "GameError"]
+__all__ = ["TicTacToe", "TicTacToeState"]

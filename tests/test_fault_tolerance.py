@@ -12,28 +12,16 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import ray
 
 from cluster.config import resolve
+from training_helpers import TINY_RUN, wait_for
 from cluster.train import Trainer, prepare_run_dir
 from learner.replay_store import ReplayService
 
-TINY = [
-    "network.blocks=1",
-    "network.channels=16",
-    "search.num_simulations=8",
-    "selfplay.games_per_actor=16",
-    "selfplay.chunk_seconds=0.5",
-    "replay.min_positions=100",
-    "train.batch_size=32",
-    "train.publish_every=5",
-    "train.checkpoint_every=20",
-    "run.log_every_seconds=1.0",
-]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,13 +31,6 @@ def local_ray():
     ray.shutdown()
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def stored_games(run_dir: Path) -> int:
@@ -62,7 +43,7 @@ def stored_games(run_dir: Path) -> int:
 
 def test_actors_killed_mid_run_restart_and_lose_no_acknowledged_game(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY, run__minutes=3.0), resume=False)
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN, run__minutes=3.0), resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
     stop = threading.Event()
     result: dict = {}
@@ -110,7 +91,7 @@ def test_driver_killed_then_resumed(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
             "--game", "tictactoe", "--run-dir", str(run_dir), "--minutes", "3"] + [
-        x for item in TINY for x in ("--set", item)]
+        x for item in TINY_RUN for x in ("--set", item)]
     env = {**os.environ, "RAY_ADDRESS": ""}
     driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                               start_new_session=True)

@@ -10,21 +10,10 @@ import pytest
 import ray
 
 from cluster.config import resolve
+from training_helpers import TINY_RUN
 from cluster.train import RunDirError, run_training
 from learner import load_checkpoint, load_network
 
-TINY = [
-    "network.blocks=1",
-    "network.channels=16",
-    "search.num_simulations=8",
-    "selfplay.games_per_actor=16",
-    "selfplay.chunk_seconds=0.5",
-    "replay.min_positions=100",
-    "train.batch_size=32",
-    "train.publish_every=5",
-    "train.checkpoint_every=20",
-    "run.log_every_seconds=1.0",
-]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -35,7 +24,7 @@ def local_ray():
 
 
 def tiny_config(steps: int):
-    return resolve("tictactoe", assignments=TINY, run__steps=steps, run__minutes=2.0)
+    return resolve("tictactoe", assignments=TINY_RUN, run__steps=steps, run__minutes=2.0)
 
 
 def records(run_dir: Path) -> list[dict]:
