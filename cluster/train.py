@@ -69,6 +69,17 @@ def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> Ru
 # --------------------------------------------------------------------------- Ray
 
 
+def loopback_only() -> None:
+    """Make a Ray instance started from this process listen on loopback only.
+
+    Ray resolves a node address of 127.0.0.1 to the machine's reachable address and
+    binds its servers to every interface; with clustering switched off (the setting
+    Ray itself uses on laptops) the node address is the loopback one and every server
+    (GCS, raylet, workers, agents) binds to it. Child processes inherit the setting.
+    """
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
 def connect(address: str | None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address`` or start an embedded local Ray. Returns True if we started it.
 
@@ -82,11 +93,11 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     if address is None and os.environ.get("RAY_ADDRESS"):
         address = os.environ["RAY_ADDRESS"]  # inside `ray job submit`
     if address is None:
+        loopback_only()
         ray.init(
             address="local",
             num_cpus=num_cpus or os.cpu_count(),
             include_dashboard=False,
-            _node_ip_address="127.0.0.1",
             logging_level=logging.WARNING,
             configure_logging=True,
         )

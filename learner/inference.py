@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from learner.network import PolicyValueNet
+from learner.train import autocast
 
 
 def set_torch_threads(num_threads: int | None) -> None:
@@ -57,6 +58,8 @@ class TorchEvaluator:
         set_torch_threads(num_threads)
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.weights_version = int(weights_version)
         self.evaluations = 0
         self.observation_shape = tuple(net.observation_shape)
@@ -83,7 +86,7 @@ class TorchEvaluator:
             raise ValueError(f"legal_masks must be [{obs.shape[0]}, {self.num_actions}], got {list(masks.shape)}")
         if obs.shape[0] == 0:
             return np.zeros((0, self.num_actions), np.float32), np.zeros((0,), np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device):
             logits, values = self.net(
                 torch.from_numpy(obs).to(self.device, non_blocking=True),
                 torch.from_numpy(masks).to(self.device, non_blocking=True),

@@ -21,6 +21,7 @@ SGD it is the L2 penalty ``(c/2)||w||^2``; with AdamW it is decoupled decay.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from typing import Any, Mapping
@@ -173,6 +174,13 @@ def learning_rate_at(config: TrainConfig, step: int) -> float:
     return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def autocast(device: torch.device) -> Any:
+    """bf16 autocast on CUDA (weights and the optimizer stay float32); a no-op context on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> cuda when available, else cpu."""
     if device == "auto":
@@ -215,6 +223,9 @@ class Learner:
             torch.manual_seed(self.config.seed)
             net = PolicyValueNet(game, self.network_config)
         self.net = net.to(self.device)
+        if self.device.type == "cuda":
+            # Tensor cores want NHWC activations; the weights keep their usual state dict keys.
+            self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = self._make_optimizer()
         self.rng = np.random.default_rng(self.config.seed)
         self.step = 0
@@ -271,8 +282,10 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.net.train()
-        logits, value = self.net(obs, masks)
-        terms = compute_loss(logits, value, policy_t, value_t, masks, value_weight=self.config.value_weight)
+        with autocast(self.device):
+            logits, value = self.net(obs, masks)
+        terms = compute_loss(logits.float(), value.float(), policy_t, value_t, masks,
+                             value_weight=self.config.value_weight)
         self.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf

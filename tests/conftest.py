@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny networks (1 block, 8 channels) as engines and as checkpoints on disk."""
+"""Shared fixtures: tiny networks (1 block, 8 channels) as engines and as checkpoints on disk.
+
+Every Ray instance a test starts listens on loopback only (see ``cluster.train.loopback_only``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from typing import Any, Callable
 import pytest
 
 import games
+from cluster.train import loopback_only
 from games import Game
+
+loopback_only()
 
 
 def _tiny_net(game: Game, seed: int = 0) -> Any:
