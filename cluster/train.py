@@ -302,8 +302,11 @@ class Trainer:
             index = self._next_actor - 1
             pending[self._submit_selfplay(index)] = ("selfplay", index)
         if len(self.actors) > wanted:
-            # Failed actors go first (their node is likely gone), then the newest.
-            order = sorted(self.actors, key=lambda i: (i not in self._failed, -i))
+            # Actors last seen on a node that is gone go first, then failed ones, then the newest.
+            alive = {node["NodeID"] for node in self.ray.nodes() if node.get("Alive")}
+            order = sorted(
+                self.actors, key=lambda i: (self.actor_nodes.get(i) in alive, i not in self._failed, -i)
+            )
             for index in order[: len(self.actors) - wanted]:
                 self.ray.kill(self.actors.pop(index), no_restart=True)
                 self._failed.discard(index)
