@@ -90,6 +90,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.uci",
     "cluster.status",
     "cluster.bench_cluster",
+    "cluster.evaluator",
+    "cluster.report",
 )
 
 
