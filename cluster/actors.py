@@ -309,8 +309,37 @@ def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
         segment_bytes=rc.segment_bytes,
         seed=config.run.seed,
         value_q_weight=rc.value_q_weight,
+        sample_games_every=rc.sample_games_every,
+        sample_games_keep=rc.sample_games_keep,
     )
     return actor, name
+
+
+class EvaluatorRunner:
+    """The in-training evaluator (``cluster.evaluator.Evaluator``) at the lowest CPU priority.
+
+    It asks Ray for no CPU and runs niced, so it plays its rating games on time that
+    self-play and the learner leave idle and never slows them down.
+    """
+
+    def __init__(self, run_dir: str, config_toml: str) -> None:
+        from cluster.evaluator import Evaluator
+
+        try:
+            os.nice(19)
+        except OSError:  # not permitted: still correct, only less polite
+            pass
+        self.evaluator = Evaluator(run_dir, parse_config(config_toml).evaluate)
+
+    def evaluate_new(self, wait: float) -> list[dict[str, Any]]:
+        return self.evaluator.evaluate_new(wait)
+
+
+def create_evaluator_actor(config: RunConfig, run_dir: str, config_toml: str) -> Any:
+    """The evaluator actor, on the head node with the run directory (restartable: its ladder is on disk)."""
+    return ray.remote(EvaluatorRunner).options(
+        num_cpus=0, max_restarts=-1, resources={HEAD_NODE: 0.001}
+    ).remote(run_dir, config_toml)
 
 
 def selfplay_actor_class() -> Any:

@@ -12,6 +12,7 @@ sets (unknown keys and wrong types are errors naming ``table.key``)::
     [selfplay]      # SelfPlaySettings
     [replay]        # ReplaySettings
     [train]         # learner.TrainConfig
+    [evaluate]      # cluster.evaluator.EvaluatorConfig (the Elo ladder during training)
     [run]           # RunSettings
 
 The resolved configuration is written to ``RUN_DIR/config.toml`` and can be fed
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import games
+from cluster.evaluator import EvaluatorConfig
 from cluster.settings import ConfigError, build, to_mapping
 from learner.network import NetworkConfig, default_network_config
 from learner.train import TrainConfig
 from selfplay.search import SearchConfig
 
-SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "run")
+SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,6 +78,9 @@ class ReplaySettings:
         max_samples_per_position: cap on training samples drawn per new position (KataGo keeps <= 4).
         segment_bytes: size at which the append-only game segment files roll over.
         value_q_weight: value target = (1 - w) * outcome + w * the search's root value (0: AlphaZero's).
+        sample_games_every: keep every n-th accepted game as a record (SGF, PGN, move list) in
+            RUN_DIR/games (0: none).
+        sample_games_keep: how many such records to keep.
         resources: Ray custom resources for the replay actor (e.g. {"node:HEAD_IP": 0.01}).
     """
 
@@ -84,11 +89,15 @@ class ReplaySettings:
     max_samples_per_position: float = 4.0
     segment_bytes: int = 32 << 20
     value_q_weight: float = 0.0
+    sample_games_every: int = 100
+    sample_games_keep: int = 50
     resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(self.capacity >= 1, "replay.capacity must be >= 1")
         _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
+        _require(self.sample_games_every >= 0, "replay.sample_games_every must be >= 0")
+        _require(self.sample_games_keep >= 1, "replay.sample_games_keep must be >= 1")
         _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
         _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
         _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
@@ -107,6 +116,8 @@ class RunSettings:
             cap a CPU learner often waits for games; 0 lets it share a core with self-play.
         learner_num_gpus: GPUs for the learner actor (0 on CPU machines; 1 when one is there).
         learner_resources: Ray custom resources for the learner actor.
+        evaluate: rate each new checkpoint on an Elo ladder while training (see [evaluate]); the
+            evaluator runs at the lowest CPU priority, on time self-play and the learner leave.
     """
 
     minutes: float | None = None
@@ -116,6 +127,7 @@ class RunSettings:
     learner_num_cpus: float = 1.0
     learner_num_gpus: float = 0.0
     learner_resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    evaluate: bool = True
 
     def __post_init__(self) -> None:
         _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
@@ -135,6 +147,7 @@ class RunConfig:
     selfplay: SelfPlaySettings
     replay: ReplaySettings
     train: TrainConfig
+    evaluate: EvaluatorConfig
     run: RunSettings
 
     def make_game(self) -> games.Game:
@@ -189,6 +202,7 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
         selfplay=selfplay,
         replay=replay,
         train=train,
+        evaluate=EvaluatorConfig(),
         run=RunSettings(),
     )
 
@@ -199,6 +213,7 @@ _SECTION_TYPES = {
     "selfplay": SelfPlaySettings,
     "replay": ReplaySettings,
     "train": TrainConfig,
+    "evaluate": EvaluatorConfig,
     "run": RunSettings,
 }
 

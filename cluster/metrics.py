@@ -218,15 +218,16 @@ class MetricsSink:
     def tensorboard_enabled(self) -> bool:
         return self._writer is not None
 
-    def write(self, record: Mapping[str, Any]) -> None:
-        """Record one log period: JSONL line, TensorBoard scalars, progress display."""
+    def write(self, record: Mapping[str, Any], *, show: bool = True) -> None:
+        """Record one log period: JSONL line, TensorBoard scalars, and (``show``) the progress display."""
         if self._file is None:
             raise ValueError(f"metrics sink of {self.run_dir} is closed")
         self._file.write(json.dumps(dict(record)) + "\n")
         self._file.flush()
         if self._writer is not None:
             self._write_scalars(record)
-        self._show(record)
+        if show:
+            self._show(record)
 
     def _write_scalars(self, record: Mapping[str, Any]) -> None:
         step = int(record.get("step") or 0)
@@ -237,7 +238,8 @@ class MetricsSink:
             number = _number(value)
             if number is None:
                 continue
-            self._writer.add_scalar(TAGS.get(key, f"other/{key}"), number, global_step=step, walltime=walltime)
+            group = "eval" if record.get("kind") == "evaluation" else "other"
+            self._writer.add_scalar(TAGS.get(key, f"{group}/{key}"), number, global_step=step, walltime=walltime)
         self._writer.flush()
 
     def _show(self, record: Mapping[str, Any]) -> None:

@@ -136,7 +136,7 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         raise StatusError(f"{config_path}: {err}") from None
 
     meta, ckpt_path, n_checkpoints = _checkpoint_info(run_dir)
-    records = read_metrics(run_dir)
+    records = [r for r in read_metrics(run_dir) if r.get("kind") != "evaluation"]
     last = records[-1] if records else {}
     segments, replay_bytes = _replay_info(run_dir)
 

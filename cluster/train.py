@@ -147,7 +147,12 @@ class Trainer:
     def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout) -> None:
         import ray
 
-        from cluster.actors import create_replay_actor, learner_actor_class, selfplay_actor_class
+        from cluster.actors import (
+            create_evaluator_actor,
+            create_replay_actor,
+            learner_actor_class,
+            selfplay_actor_class,
+        )
 
         self.ray = ray
         self.config = config
@@ -179,6 +184,9 @@ class Trainer:
         trim_metrics(run_dir / METRICS_FILE, self.step)
         # After trim_metrics (which replaces the file); TensorBoard hides steps past the checkpoint.
         self.metrics = MetricsSink(run_dir, out=out, purge_step=self.step + 1)
+        self.evaluator = (
+            create_evaluator_actor(config, str(run_dir), self.config_toml) if config.run.evaluate else None
+        )
         for _ in range(self._wanted_actors()):
             self._start_actor()
 
@@ -233,6 +241,8 @@ class Trainer:
             pending[self._submit_selfplay(index)] = ("selfplay", index)
         metrics_ref, weights_ref = self._submit_learner()
         pending[metrics_ref] = ("learner", weights_ref)
+        if self.evaluator is not None:
+            pending[self.evaluator.evaluate_new.remote(5.0)] = ("evaluate", None)
         last_log = time.monotonic()
         log_totals = dataclasses.replace(self.totals)
         log_step = self.step
@@ -246,8 +256,10 @@ class Trainer:
                 kind, extra = pending.pop(ref)
                 if kind == "selfplay":
                     self._selfplay_done(ref, extra, pending)
-                else:
+                elif kind == "learner":
                     self._learner_done(ref, extra, pending)
+                else:
+                    self._evaluation_done(ref, pending)
             if time.monotonic() - last_log >= cfg.log_every_seconds:
                 self._log(time.monotonic() - last_log, log_totals, log_step, time.monotonic() - start)
                 last_log = time.monotonic()
@@ -291,6 +303,17 @@ class Trainer:
                 self.weights_ref = weights_ref  # driver-owned: survives the learner
         metrics_ref, new_weights_ref = self._submit_learner()
         pending[metrics_ref] = ("learner", new_weights_ref)
+
+    def _evaluation_done(self, ref: Any, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            records = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            log.warning("evaluator failed (%s); it restarts from its ladder", type(err).__name__)
+            self.metrics.release_display()
+            records = []
+        for record in records:
+            self.metrics.write(record, show=False)
+        pending[self.evaluator.evaluate_new.remote(5.0)] = ("evaluate", None)
 
     def _follow_cluster(self, pending: dict[Any, tuple[str, Any]]) -> None:
         """With ``selfplay.actors = 0``: start actors on new CPUs, retire those of departed nodes."""
@@ -359,6 +382,11 @@ class Trainer:
 
     def _finish(self, pending: dict[Any, tuple[str, Any]], elapsed: float) -> dict[str, Any]:
         ray = self.ray
+        # The evaluator's ladder is saved after each checkpoint it rates: stop it at once
+        # (`zeroplay evaluate RUN_DIR` rates whatever it had not reached).
+        if self.evaluator is not None:
+            ray.kill(self.evaluator, no_restart=True)
+            pending = {ref: item for ref, item in pending.items() if item[0] != "evaluate"}
         # Let the chunks in flight end (their games are acknowledged), then save.
         refs = list(pending)
         ray.wait(refs, num_returns=len(refs), timeout=self.config.selfplay.chunk_seconds + 30)

@@ -174,6 +174,9 @@ class ReplayService:
         seed: the sampler's seed.
         value_q_weight: weight of the search's root value in value targets (see
             ``selfplay.trajectory.training_arrays``).
+        sample_games_every: write every n-th accepted game as a record (SGF, PGN, move list)
+            next to the replay directory, in ``games/`` (0: none).
+        sample_games_keep: how many of those records to keep.
     """
 
     def __init__(
@@ -187,9 +190,17 @@ class ReplayService:
         segment_bytes: int = 32 << 20,
         seed: int = 0,
         value_q_weight: float = 0.0,
+        sample_games_every: int = 0,
+        sample_games_keep: int = 50,
     ) -> None:
         self.game = game
         self.value_q_weight = float(value_q_weight)
+        self.sampler = None
+        if directory is not None and sample_games_every > 0:
+            from selfplay.records import GameSampler
+
+            self.sampler = GameSampler(Path(directory).parent / "games", every=sample_games_every,
+                                       keep=sample_games_keep)
         self.buffer = ReplayBuffer(
             game, capacity, max_samples_per_position, seed, min_positions=min_positions
         )
@@ -265,7 +276,7 @@ class ReplayService:
 
         A malformed game is rejected with its reason and never stops the others.
         """
-        valid, arrays, reasons = [], [], []
+        valid, accepted, arrays, reasons = [], [], [], []
         for i, payload in enumerate(payloads):
             try:
                 if not isinstance(payload, (bytes, bytearray)):
@@ -275,10 +286,14 @@ class ReplayService:
                     raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {self.game.spec()}")
                 arrays.append((training_arrays(trajectory, self.game, q_weight=self.value_q_weight), trajectory.weights_version))
                 valid.append(bytes(payload))
+                accepted.append(trajectory)
             except TrajectoryError as err:
                 reasons.append(f"game {i}: {err}")
         if self.store is not None:
             self.store.append(valid)
+        if self.sampler is not None:
+            for trajectory in accepted:
+                self.sampler.offer(trajectory)
         positions = 0
         for (obs, masks, policies, values), version in arrays:
             self.buffer.add_game(obs, masks, policies, values, version)

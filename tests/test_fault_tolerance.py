@@ -18,7 +18,7 @@ import pytest
 import ray
 
 from cluster.config import resolve
-from training_helpers import TINY_RUN, wait_for
+from training_helpers import TINY_RUN, training_steps, wait_for
 from cluster.train import Trainer, prepare_run_dir
 from learner.replay_store import ReplayService
 
@@ -76,7 +76,7 @@ def test_actors_killed_mid_run_restart_and_lose_no_acknowledged_game(tmp_path: P
     assert not thread.is_alive()
     assert result["step"] > 0 and result["actor_restarts"] >= 2
     assert stored_games(run_dir) == result["games"] >= acknowledged
-    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = training_steps(run_dir)
     assert steps == sorted(steps)
 
 
@@ -113,5 +113,5 @@ def test_driver_killed_then_resumed(tmp_path: Path) -> None:
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["step"] >= checkpoint_step + 30
     assert summary["games"] >= games_before
-    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = training_steps(run_dir)
     assert steps == sorted(steps), "metrics repeat or skip steps after the resume"
