@@ -62,7 +62,6 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 import zlib
@@ -70,6 +69,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from selfplay.storage import atomic_write_bytes
 
 LADDER_FILE = "ladder.json"
 LADDER_DIR = "ladder"
@@ -269,20 +270,7 @@ def bradley_terry(
 
 # ----------------------------------------------------------------------------- ladder file
 def _atomic_write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_bytes(path, (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
 
 
 def empty_ladder() -> dict[str, Any]:

@@ -35,7 +35,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -45,6 +44,7 @@ import torch
 
 from games.base import Game
 from learner.network import NetworkConfig, PolicyValueNet
+from selfplay.storage import atomic_write_bytes, fsync_dir
 
 FORMAT = "zeroplay-checkpoint"
 FORMAT_VERSION = 1
@@ -146,38 +146,6 @@ def latest_checkpoint(path: str | os.PathLike[str]) -> Path | None:
 
 
 # ---------------------------------------------------------------------- writing
-def fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # e.g. platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename, fsync dir)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    fsync_dir(path.parent)
-
-
 def _serialise(obj: Any) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)

@@ -32,8 +32,8 @@ from typing import Any, Iterator
 import msgpack
 
 from games import Game
-from learner.checkpoint import atomic_write_bytes, fsync_dir
 from learner.replay import Batch, ReplayBuffer
+from selfplay.storage import atomic_write_bytes, fsync_dir
 from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode, training_arrays
 
 log = logging.getLogger(__name__)

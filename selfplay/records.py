@@ -26,12 +26,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import games
 from games import Game, GameError, State
+from selfplay.storage import atomic_write_bytes
 from selfplay.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
@@ -149,22 +149,6 @@ def read_move_list(text: str) -> tuple[dict[str, str], list[str]]:
     return header, moves
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 class GameSampler:
     """Writes every ``every``-th offered game to ``directory``, keeping the newest ``keep`` records.
 
@@ -214,7 +198,7 @@ class GameSampler:
         try:
             ext, text = record_text(trajectory)
             path = self.directory / f"game-{self.count:08d}-v{int(trajectory.weights_version)}.{ext}"
-            _atomic_write_text(path, text)
+            atomic_write_bytes(path, text.encode())
         except (RecordsError, GameError, OSError) as err:
             log.warning("could not write game record %d to %s: %s", self.count, self.directory, err)
             return None
