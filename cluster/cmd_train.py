@@ -18,7 +18,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.resume is not None:
             if args.game or args.config or args.set:
                 raise CliError("--resume continues a run with its stored configuration; only --minutes/--steps apply")
-            config = resolve("tictactoe", run__minutes=args.minutes, run__steps=args.steps)
+            # Only the [run] limits of this configuration are used; without any, the run keeps its own.
+            limits_given = args.minutes is not None or args.steps is not None
+            config = resolve(None, run__minutes=args.minutes, run__steps=args.steps) if limits_given else None
             run_dir = Path(args.resume)
         else:
             spec = parse_game_spec(args.game) if args.game else None
@@ -55,6 +57,8 @@ def register(commands: Any, bench: Any) -> None:
     p.add_argument("--steps", type=int, help="stop after S training steps")
     p.add_argument("--actors", type=int, help="self-play actors (0 = one per free CPU, following the cluster)")
     p.add_argument("--address", help="Ray cluster to join: auto or HOST:PORT (default: embedded local Ray)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or crashed run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue a stopped or crashed run from its last checkpoint (with its own limits "
+                        "unless --minutes/--steps are given)")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     p.set_defaults(func=cmd_train)

@@ -43,8 +43,8 @@ class RunDirError(ValueError):
 def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> RunConfig:
     """Create (or, with ``resume``, reopen) a run directory; returns the run's configuration.
 
-    On resume the stored configuration is used, with the run-level settings of ``config``
-    (``minutes``, ``steps``) taking over when given.
+    On resume the stored configuration is used; when ``config`` is given, its run limits
+    (``minutes`` and ``steps``) replace the stored ones.
     """
     config_path = run_dir / CONFIG_FILE
     if resume:
@@ -455,7 +455,7 @@ def run_training(
     try:
         trainer = Trainer(config, run_dir, out)
         print(
-            f"zeroplay train: {config.game} -> {run_dir} "
+            f"zeroplay train: {config.make_game()!r} -> {run_dir} "
             f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "
             f"{len(trainer.actors)} self-play actor(s) x {config.selfplay.games_per_actor} games)",
             file=out,
