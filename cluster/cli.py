@@ -7,12 +7,13 @@ the commands that need them, so ``zeroplay games bench`` starts fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence, TextIO
 
 
 class CliError(Exception):
@@ -49,6 +50,17 @@ def parse_game_spec(text: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             spec[key.strip()] = value.strip()
     return spec
+
+
+@contextlib.contextmanager
+def protocol_stdout() -> Iterator[TextIO]:
+    """Reserve stdout for an engine protocol (GTP, UCI): yields it, and sends stray prints to stderr."""
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield out
+    finally:
+        sys.stdout = out
 
 
 def machine_info() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                 name, spec, args.config, args.set,
                 run__minutes=args.minutes, run__steps=args.steps, selfplay__actors=args.actors,
             )
-            if config.run.minutes is None and config.run.steps is None:
-                config = resolve(name, spec, args.config, args.set, run__minutes=5.0, selfplay__actors=args.actors)
+            if config.run.minutes is None and config.run.steps is None:  # neither flags nor file set a limit
+                config = dataclasses.replace(config, run=dataclasses.replace(config.run, minutes=5.0))
             run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / _run_name(config.game["name"])
         summary = run_training(config, run_dir, address=args.address, resume=args.resume is not None)
     except (ConfigError, RunDirError) as err:

@@ -89,9 +89,7 @@ class Analysis:
 
     def top_moves(self, k: int = 5) -> list[tuple[int, int, float, float]]:
         """Up to ``k`` moves by visits then prior: (action, visits, q, prior); q is NaN if unvisited."""
-        legal = np.flatnonzero(self.prior > 0) if self.visit_counts.sum() == 0 else np.flatnonzero(
-            (self.visit_counts > 0) | (self.prior > 0)
-        )
+        legal = np.flatnonzero((self.visit_counts > 0) | (self.prior > 0))
         order = sorted(legal.tolist(), key=lambda a: (-int(self.visit_counts[a]), -float(self.prior[a])))
         return [(a, int(self.visit_counts[a]), float(self.q_values[a]), float(self.prior[a])) for a in order[:k]]
 

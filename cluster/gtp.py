@@ -48,7 +48,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence, TextIO
 
-from cluster.cli import CliError
+from cluster.cli import CliError, protocol_stdout
 from cluster.engine import Engine, EngineError
 from games import GameError
 from games.go import Go, GoState
@@ -556,12 +556,8 @@ def cmd_gtp(args: argparse.Namespace) -> int:
         resign_after=args.resign_after, log=sys.stderr,
     )
     print(f"zeroplay gtp: {game!r}, {engine.name} from {engine.source}", file=sys.stderr, flush=True)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but protocol on stdout
-    try:
+    with protocol_stdout() as out:
         return session.run(sys.stdin, out)
-    finally:
-        sys.stdout = out
 
 
 def register(commands: Any, bench: Any) -> None:

@@ -196,6 +196,22 @@ def _elapsed_minutes(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     return out
 
 
+def _plot_panels(plt: Any, data: Sequence[tuple[str, list, list]], title: str, xlabel: str, path: Path) -> Path:
+    """One panel per (label, xs, ys) series, stacked, sharing the x axis; y starts at 0."""
+    fig, axes = _figure(plt, len(data), title)
+    for ax, (label, xs, ys) in zip(axes, data):
+        ax.plot(xs, ys)
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel(xlabel)
+    fig.tight_layout()
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
 def plot_throughput(plt: Any, records: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
     timed = _elapsed_minutes(records)
     panels = [("games_per_s", "games/s"), ("positions_per_s", "positions/s"), ("simulations_per_s", "simulations/s")]
@@ -203,18 +219,7 @@ def plot_throughput(plt: Any, records: Sequence[Mapping[str, Any]], path: Path) 
     data = [d for d in data if d[1]]
     if not data:
         return None
-    fig, axes = _figure(plt, len(data), "Self-play throughput")
-    for ax, (label, xs, ys) in zip(axes, data):
-        ax.plot(xs, ys)
-        ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    axes[-1].set_xlabel("minutes")
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _plot_panels(plt, data, "Self-play throughput", "minutes", path)
 
 
 def plot_replay(plt: Any, records: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
@@ -223,18 +228,7 @@ def plot_replay(plt: Any, records: Sequence[Mapping[str, Any]], path: Path) -> P
     data = [d for d in data if d[1]]
     if not data:
         return None
-    fig, axes = _figure(plt, len(data), "Replay buffer")
-    for ax, (label, xs, ys) in zip(axes, data):
-        ax.plot(xs, ys)
-        ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    axes[-1].set_xlabel("training step")
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _plot_panels(plt, data, "Replay buffer", "training step", path)
 
 
 def make_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> list[Path]:

@@ -177,7 +177,6 @@ class Trainer:
         self.learner_metrics: dict[str, Any] = {}
         position = self._call(self.learner.position)
         self.step = int(position["step"])
-        self.start_step = self.step
         self.weights_version = int(position["weights_version"])
         self.last_checkpoint = position["checkpoint"]
         self.weights_ref = self.learner.weights.remote()

@@ -35,7 +35,7 @@ import time
 from typing import Any, Sequence, TextIO
 
 from cluster.analyze import apply_text
-from cluster.cli import CliError
+from cluster.cli import CliError, protocol_stdout
 from cluster.engine import Engine
 from cluster.gtp import LineProcess, ProcessError
 from games import GameError
@@ -360,12 +360,8 @@ def cmd_uci(args: argparse.Namespace) -> int:
     if not isinstance(game, Chess):
         raise CliError(f"zeroplay uci plays chess; the engine plays {game!r}")
     print(f"zeroplay uci: {engine.name} from {engine.source}", file=sys.stderr, flush=True)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but protocol on stdout
-    try:
+    with protocol_stdout() as out:
         return UciEngine(engine, out, game, log=sys.stderr).run(sys.stdin)
-    finally:
-        sys.stdout = out
 
 
 def register(commands: Any, bench: Any) -> None:
