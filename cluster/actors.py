@@ -6,6 +6,9 @@
   actor; new weights are *returned* to the driver, so the driver owns every weights
   object (one object per publish) and they survive a learner crash.
 * the replay actor runs ``learner.replay_store.ReplayService`` directly.
+* :class:`InferenceRunner` - with ``selfplay.inference = "shared"``, one
+  ``learner.InferenceServer`` evaluating the leaves of every self-play actor
+  (each actor then calls it through a :class:`RemoteEvaluator`).
 
 Every actor rebuilds itself from the run directory in ``__init__``, so Ray's
 automatic restarts (``max_restarts``) bring a crashed actor back with its state.
@@ -39,11 +42,20 @@ def _was_restarted() -> bool:
         return bool(ray.get_runtime_context().was_current_actor_reconstructed)
 
 
-def replay_actor_name(run_dir: str) -> str:
-    """The replay actor's name; actors look it up instead of holding a handle in their arguments."""
+def _run_actor_name(kind: str, run_dir: str) -> str:
     import hashlib
 
-    return "zeroplay-replay-" + hashlib.sha256(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+    return f"zeroplay-{kind}-" + hashlib.sha256(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+
+
+def replay_actor_name(run_dir: str) -> str:
+    """The replay actor's name; actors look it up instead of holding a handle in their arguments."""
+    return _run_actor_name("replay", run_dir)
+
+
+def inference_actor_name(run_dir: str) -> str:
+    """The shared inference actor's name (``selfplay.inference = "shared"``)."""
+    return _run_actor_name("inference", run_dir)
 
 
 def _actor_seed(seed: int, index: int) -> np.random.SeedSequence:
@@ -60,8 +72,9 @@ class SelfPlayRunner:
         replay_name: the replay actor's name.
     """
 
-    def __init__(self, config_toml: str, index: int, replay_name: str) -> None:
+    def __init__(self, config_toml: str, index: int, replay_name: str, inference_name: str | None = None) -> None:
         from learner import PolicyValueNet, TorchEvaluator, set_torch_threads
+        from learner.train import resolve_device
         from selfplay import Worker, WorkerConfig
 
         config = parse_config(config_toml)
@@ -70,21 +83,47 @@ class SelfPlayRunner:
         self.index = index
         self.replay = ray.get_actor(replay_name)
         self.game = config.make_game()
-        net = PolicyValueNet(self.game, config.network)
-        device = config.selfplay.device
-        if device == "auto":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.evaluator = TorchEvaluator(net, device=device, num_threads=config.selfplay.torch_threads)
+        self.inference = ray.get_actor(inference_name) if inference_name is not None else None
+        self.local_evaluator: Any = None
+        if self.inference is None:
+            self.local_evaluator = TorchEvaluator(
+                PolicyValueNet(self.game, config.network),
+                device=resolve_device(config.selfplay.device),
+                num_threads=config.selfplay.torch_threads,
+            )
+            evaluator: Any = self.local_evaluator
+        else:
+            evaluator = RemoteEvaluator(self.inference, -1)
         self.weights_version = -1  # no weights yet: the first chunk brings them
         self.worker = Worker(
             self.game,
-            self.evaluator,
+            evaluator,
             WorkerConfig(num_games=config.selfplay.games_per_actor, search=config.search),
             rng=np.random.default_rng(_actor_seed(config.run.seed, index)),
         )
         self.restarted = _was_restarted()
+
+    def _take_weights(self, weights_version: int, weights: list[Any], deadline: float) -> bool:
+        """Play with ``weights_version`` from now on. False if the inference actor stayed unavailable."""
+        if self.inference is None:
+            version, state_dict = ray.get(weights[0])
+            if version != weights_version:
+                raise ValueError(f"weights object holds version {version}, expected {weights_version}")
+            self.local_evaluator.load_weights(state_dict, weights_version)
+            evaluator: Any = self.local_evaluator
+        else:
+            while True:  # the inference actor fetches the weights itself (once for all actors)
+                try:
+                    ray.get(self.inference.ensure_weights.remote(weights_version, weights))
+                    break
+                except (ray.exceptions.ActorUnavailableError, ray.exceptions.ActorDiedError):
+                    if time.perf_counter() >= deadline:
+                        return False
+                    time.sleep(0.2)  # restarting
+            evaluator = RemoteEvaluator(self.inference, weights_version)
+        self.worker.set_evaluator(evaluator, weights_version)
+        self.weights_version = weights_version
+        return True
 
     def pid(self) -> int:
         """The actor's process id (for operators and crash tests)."""
@@ -97,24 +136,24 @@ class SelfPlayRunner:
         """
         from selfplay import encode
 
+        from learner.inference_server import WeightsVersionError
+
         start = time.perf_counter()
+        deadline = start + seconds
         ray_seconds = 0.0
         weights_seconds = 0.0
+        playing = True
         if weights_version != self.weights_version and weights:
             t = time.perf_counter()
-            version, state_dict = ray.get(weights[0])
-            if version != weights_version:
-                raise ValueError(f"weights object holds version {version}, expected {weights_version}")
-            self.evaluator.load_weights(state_dict, weights_version)
-            self.worker.set_evaluator(self.evaluator, weights_version)
-            self.weights_version = weights_version
+            playing = self._take_weights(weights_version, weights, deadline)
             weights_seconds = time.perf_counter() - t
+        elif self.weights_version < 0 and self.inference is not None:
+            raise ValueError("a self-play actor with shared inference needs weights in its first chunk")
         before = self.worker.stats
         outbox: list[bytes] = []
         pending: list[Any] = []
         accepted = rejected = positions = 0
         last_send = time.perf_counter()
-        deadline = start + seconds
 
         def send() -> None:
             nonlocal outbox, last_send, ray_seconds
@@ -124,8 +163,19 @@ class SelfPlayRunner:
             last_send = time.perf_counter()
             ray_seconds += last_send - t
 
-        while time.perf_counter() < deadline:
-            finished = self.worker.step()
+        while playing and time.perf_counter() < deadline:
+            try:
+                finished = self.worker.step()
+            except (WeightsVersionError, ray.exceptions.ActorUnavailableError, ray.exceptions.ActorDiedError) as err:
+                # The inference actor dropped our (old) version or is restarting: end the chunk;
+                # the next one brings the newest weights. The interrupted move is searched anew.
+                if isinstance(err, WeightsVersionError):
+                    log.info("self-play actor %d: weights v%d no longer served", self.index, self.weights_version)
+                else:
+                    log.warning("self-play actor %d: inference actor unavailable (%s)", self.index, type(err).__name__)
+                self.worker.set_evaluator(self.worker.evaluator, self.weights_version)
+                self.weights_version = -1
+                break
             if finished:
                 t = time.perf_counter()
                 outbox.extend(encode(trajectory) for trajectory in finished)
@@ -166,6 +216,88 @@ class SelfPlayRunner:
             "positions": positions,
             "node": ray.get_runtime_context().get_node_id(),
         }
+
+
+class RemoteEvaluator:
+    """The evaluator contract (``learner.inference``) answered by the shared inference actor.
+
+    Each call sends one self-play actor's leaves ([B, C, H, W] observations, [B, A] legal
+    masks) with the weights version its search uses, and waits for the logits and values.
+    """
+
+    def __init__(self, inference: Any, weights_version: int) -> None:
+        self.inference = inference
+        self.weights_version = int(weights_version)
+
+    def __call__(self, observations: np.ndarray, legal_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return ray.get(self.inference.evaluate.remote(self.weights_version, observations, legal_masks))
+
+
+class InferenceRunner:
+    """The shared inference actor: a ``learner.InferenceServer`` for all self-play actors (async actor).
+
+    Args:
+        config_toml: the run configuration as TOML text (``[selfplay]`` sets the device,
+            threads and batch limit).
+    """
+
+    def __init__(self, config_toml: str) -> None:
+        from learner.inference_server import InferenceServer
+        from learner.train import resolve_device
+
+        config = parse_config(config_toml)
+        sp = config.selfplay
+        self.server = InferenceServer(
+            config.make_game(),
+            config.network,
+            device=str(resolve_device(sp.device)),
+            num_threads=max(1, round(sp.inference_num_cpus)),
+            max_batch=sp.inference_max_batch,
+            keep_versions=4,
+        )
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    async def ensure_weights(self, weights_version: int, weights: list[Any]) -> bool:
+        """Hold ``weights_version`` (``weights`` = [ObjectRef of (version, state_dict)]); True if loaded now."""
+        if weights_version in self.server.versions():
+            return False
+        version, state_dict = await weights[0]
+        if version != weights_version:
+            raise ValueError(f"weights object holds version {version}, expected {weights_version}")
+        return await self.server.load_weights(version, state_dict)
+
+    async def evaluate(
+        self, weights_version: int, observations: np.ndarray, legal_masks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return await self.server.evaluate(weights_version, observations, legal_masks)
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.server.stats()
+        return {
+            "requests": stats.requests,
+            "positions": stats.positions,
+            "batches": stats.batches,
+            "forward_seconds": stats.forward_seconds,
+            "mean_batch": stats.mean_batch,
+            "versions": list(stats.versions),
+            "device": self.server.device,
+        }
+
+
+def create_inference_actor(config: RunConfig, run_dir: str, config_toml: str) -> tuple[Any, str]:
+    """The shared inference actor of a run (restartable, named; its GPU and CPUs from ``[selfplay]``)."""
+    sp = config.selfplay
+    name = inference_actor_name(run_dir)
+    actor = ray.remote(InferenceRunner).options(
+        name=name,
+        num_cpus=sp.inference_num_cpus,
+        num_gpus=sp.inference_num_gpus,
+        max_restarts=-1,
+        max_concurrency=1000,
+    ).remote(config_toml)
+    return actor, name
 
 
 class LearnerRunner:

@@ -34,6 +34,7 @@ from learner.network import NetworkConfig, default_network_config
 from learner.train import TrainConfig
 from selfplay.search import SearchConfig
 
+INFERENCE_MODES = ("local", "shared")
 SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
 
 
@@ -47,9 +48,17 @@ class SelfPlaySettings:
         games_per_actor: G, games each actor plays at once (its inference batch size).
         chunk_seconds: how long one self-play call runs; new weights are taken between calls.
         torch_threads: torch threads per self-play actor.
-        device: inference device of self-play actors ("cpu", "cuda", "auto").
-        num_gpus: fraction of a GPU each self-play actor asks Ray for (0: none).
+        device: where self-play's network runs ("cpu", "cuda", "cuda:N", "auto"): in each
+            actor with ``inference = "local"``, in the inference actor with ``"shared"``.
+        num_gpus: fraction of a GPU each self-play actor asks Ray for (0: none); with
+            ``inference = "local"`` and a CUDA device, each actor holds its own model copy there.
         resources: extra Ray custom resources each self-play actor needs (e.g. {"selfplay": 1}).
+        inference: "local" - every actor evaluates its own leaves with its own model copy;
+            "shared" - one inference actor evaluates the leaves of all actors, merging
+            their batches into one forward pass (``learner.inference_server``).
+        inference_num_cpus: CPUs Ray reserves for the shared inference actor (also its torch threads).
+        inference_num_gpus: GPUs for the shared inference actor (1 to run it on a GPU).
+        inference_max_batch: most positions in one forward pass of the shared inference actor.
     """
 
     actors: int = 1
@@ -59,9 +68,20 @@ class SelfPlaySettings:
     device: str = "cpu"
     num_gpus: float = 0.0
     resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    inference: str = "local"
+    inference_num_cpus: float = 1.0
+    inference_num_gpus: float = 0.0
+    inference_max_batch: int = 4096
 
     def __post_init__(self) -> None:
         _require(self.actors >= 0, "selfplay.actors must be >= 0")
+        _require(self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
+                 f"selfplay.device must be cpu, cuda, cuda:N or auto (got {self.device!r})")
+        _require(self.inference in INFERENCE_MODES,
+                 f"selfplay.inference must be one of {', '.join(INFERENCE_MODES)} (got {self.inference!r})")
+        _require(self.inference_num_cpus >= 0, "selfplay.inference_num_cpus must be >= 0")
+        _require(self.inference_num_gpus >= 0, "selfplay.inference_num_gpus must be >= 0")
+        _require(self.inference_max_batch >= 1, "selfplay.inference_max_batch must be >= 1")
         _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
         _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
         _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")

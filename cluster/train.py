@@ -149,6 +149,7 @@ class Trainer:
 
         from cluster.actors import (
             create_evaluator_actor,
+            create_inference_actor,
             create_replay_actor,
             learner_actor_class,
             selfplay_actor_class,
@@ -167,6 +168,10 @@ class Trainer:
             max_restarts=-1,
             resources=config.run.learner_resources or None,
         ).remote(self.config_toml, str(run_dir), self.replay_name)
+        self.inference, self.inference_name = (
+            create_inference_actor(config, str(run_dir), self.config_toml)
+            if config.selfplay.inference == "shared" else (None, None)
+        )
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
         self._failed: set[int] = set()  # actors whose last chunk failed
@@ -206,7 +211,10 @@ class Trainer:
         if sp.actors > 0:
             return sp.actors
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
-        return max(1, cpus - math.ceil(self.config.run.learner_num_cpus))
+        reserved = self.config.run.learner_num_cpus
+        if self.inference is not None:
+            reserved += self.config.selfplay.inference_num_cpus
+        return max(1, cpus - math.ceil(reserved))
 
     def _start_actor(self) -> None:
         sp = self.config.selfplay
@@ -218,7 +226,7 @@ class Trainer:
             resources=sp.resources or None,
             max_restarts=-1,
             scheduling_strategy="SPREAD",
-        ).remote(self.config_toml, index, self.replay_name)
+        ).remote(self.config_toml, index, self.replay_name, self.inference_name)
 
     def _submit_selfplay(self, index: int) -> Any:
         return self.actors[index].run.remote(
@@ -300,6 +308,8 @@ class Trainer:
             if int(metrics["weights_version"]) > self.weights_version:
                 self.weights_version = int(metrics["weights_version"])
                 self.weights_ref = weights_ref  # driver-owned: survives the learner
+                if self.inference is not None:  # loaded once, before the actors ask for it
+                    self.inference.ensure_weights.remote(self.weights_version, [self.weights_ref])
         metrics_ref, new_weights_ref = self._submit_learner()
         pending[metrics_ref] = ("learner", new_weights_ref)
 
@@ -398,6 +408,8 @@ class Trainer:
                 self.totals.add(result)
             elif result["steps"]:
                 self.step = int(result["step"])
+        if self.inference is not None:
+            ray.kill(self.inference, no_restart=True)
         version, path = self._call(self.learner.finish)
         self.weights_version = int(version)
         self.last_checkpoint = path

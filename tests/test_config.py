@@ -64,3 +64,11 @@ def test_resolved_config_round_trips_through_toml() -> None:
     config = resolve("go", {"size": 9, "komi": 6.5}, assignments=["selfplay.resources={selfplay=1}"])
     again = from_mapping(tomllib.loads(dump_toml(config)), "dumped")
     assert again == config
+
+
+def test_selfplay_inference_mode_and_device_are_checked() -> None:
+    assert resolve("connect4", assignments=["selfplay.inference=shared"]).selfplay.inference == "shared"
+    with pytest.raises(ConfigError, match=r"selfplay.inference must be one of local, shared \(got 'pooled'\)"):
+        resolve("connect4", assignments=["selfplay.inference=pooled"])
+    with pytest.raises(ConfigError, match=r"selfplay.device must be cpu, cuda, cuda:N or auto \(got 'gpu'\)"):
+        resolve("connect4", assignments=["selfplay.device=gpu"])

@@ -87,6 +87,14 @@ def _games(trainer: Trainer) -> int:
         return -1
 
 
+def _served(trainer: Trainer) -> int:
+    """Requests the (current process of the) shared inference actor has answered; -1 while it restarts."""
+    try:
+        return ray.get(trainer.inference.stats.remote(), timeout=5)["requests"]
+    except ray.exceptions.RayError:
+        return -1
+
+
 def test_driver_killed_then_resumed(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
@@ -115,3 +123,32 @@ def test_driver_killed_then_resumed(tmp_path: Path) -> None:
     assert summary["games"] >= games_before
     steps = training_steps(run_dir)
     assert steps == sorted(steps), "metrics repeat or skip steps after the resume"
+
+
+def test_shared_inference_serves_every_actor_and_survives_a_crash(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    shared = TINY_RUN + ["selfplay.inference=shared", "selfplay.inference_num_cpus=0", "selfplay.actors=2",
+                         "run.learner_num_cpus=0", "run.evaluate=false"]
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=shared, run__minutes=3.0), resume=False)
+    trainer = Trainer(config, run_dir, out=io.StringIO())
+    stop = threading.Event()
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: trainer.step >= 10 and trainer.totals.games > 0, 90, "training on shared inference")
+        stats = ray.get(trainer.inference.stats.remote())
+        assert set(trainer.actor_nodes) == {0, 1}, "both self-play actors played chunks"
+        assert stats["requests"] > 0 and stats["positions"] >= stats["requests"]
+        assert trainer.totals.evaluate_seconds > 0
+
+        # The inference actor dies: it restarts empty, the actors hand it the weights again.
+        os.kill(ray.get(trainer.inference.pid.remote()), signal.SIGKILL)
+        wait_for(lambda: _served(trainer) > 0, 90, "the restarted inference actor to serve again")
+        games = trainer.totals.games
+        wait_for(lambda: trainer.totals.games > games + 20, 90, "self-play games after the inference restart")
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert stored_games(run_dir) == result["games"] > games
