@@ -444,6 +444,7 @@ def run_cluster_bench(settings: ClusterBenchSettings, log: Callable[[str], None]
 
     from cluster.actors import selfplay_actor_class
     from cluster.config import ConfigError, dump_toml, resolve
+    from cluster.train import start_local_ray
 
     try:
         config = resolve(settings.game, assignments=list(settings.assignments))
@@ -451,7 +452,7 @@ def run_cluster_bench(settings: ClusterBenchSettings, log: Callable[[str], None]
         raise ClusterBenchError(str(err)) from None
     started = False
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False)
+        start_local_ray()
         started = True
     cpus = int(ray.cluster_resources().get("CPU", 1))
     counts = settings.actors or tuple(range(1, cpus + 1))

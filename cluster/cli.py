@@ -102,6 +102,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.uci",
     "cluster.status",
     "cluster.bench_cluster",
+    "cluster.bench_inference",
     "cluster.evaluator",
     "cluster.report",
 )

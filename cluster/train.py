@@ -80,6 +80,20 @@ def loopback_only() -> None:
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """Start an embedded Ray instance: loopback only, token authentication on, no dashboard."""
+    import ray
+
+    loopback_only()
+    ray.init(
+        address="local",
+        num_cpus=num_cpus or os.cpu_count(),
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        configure_logging=True,
+    )
+
+
 def connect(address: str | None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address`` or start an embedded local Ray. Returns True if we started it.
 
@@ -93,14 +107,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
     if address is None and os.environ.get("RAY_ADDRESS"):
         address = os.environ["RAY_ADDRESS"]  # inside `ray job submit`
     if address is None:
-        loopback_only()
-        ray.init(
-            address="local",
-            num_cpus=num_cpus or os.cpu_count(),
-            include_dashboard=False,
-            logging_level=logging.WARNING,
-            configure_logging=True,
-        )
+        start_local_ray(num_cpus)
         return True
     ray.init(address=address, logging_level=logging.WARNING)
     return False

@@ -1,4 +1,4 @@
-"""``zeroplay bench cluster``: a short smoke run of each measurement with tiny settings."""
+"""``zeroplay bench cluster`` and ``zeroplay bench inference``: short runs of each measurement, tiny settings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import pytest
 import ray
 
 from cluster.bench_cluster import ClusterBenchError, ClusterBenchSettings, render, run_cluster_bench
+from cluster.bench_inference import InferenceBenchError, InferenceBenchSettings, run_inference_bench
+from cluster.bench_inference import render as render_inference
 
 TINY = (
     "network.blocks=1",
@@ -90,3 +92,27 @@ def test_scaling_reports_cpu_share(result: dict) -> None:
         assert len(p["cpu_per_wall"]) == p["actors"]
         assert all(0 < x <= 1.5 for x in p["cpu_per_wall"])
         assert p["efficiency_per_cpu_s"] > 0
+
+
+def test_inference_bench_measures_both_modes() -> None:
+    r = run_inference_bench(InferenceBenchSettings(game="tictactoe", seconds=0.5, actors=(1, 2), assignments=TINY))
+    assert r["device"] == "cpu" and r["ray"]["started_here"] is False
+    assert [(p["mode"], p["actors"]) for p in r["points"]] == [("local", 1), ("local", 2), ("shared", 1), ("shared", 2)]
+    assert all(p["simulations_per_s"] > 0 and p["games"] >= 0 for p in r["points"])
+    assert all(0 < p["evaluate_fraction"] <= 1 for p in r["points"])
+    # Two actors share the CPU left beside the shared inference actor's: half a CPU each.
+    assert [p["actor_cpus"] for p in r["points"]] == [1.0, 1.0, 1.0, 0.5]
+    for p in r["points"][2:]:
+        assert 1 <= p["mean_batch"] <= 8 * p["actors"] and p["requests_per_batch"] >= 1 and 0 < p["inference_busy"] <= 1
+    assert set(r["network_positions_per_s"]) == {"8", "16"}
+    best = {mode: max(p["simulations_per_s"] for p in r["points"] if p["mode"] == mode) for mode in ("local", "shared")}
+    assert r["faster"] == max(best, key=best.get)
+    assert r["shared_over_local"] == round(best["shared"] / best["local"], 3)
+    assert "faster:" in render_inference(r)
+
+
+def test_inference_bench_refuses_a_shared_actor_that_leaves_no_cpu() -> None:
+    with pytest.raises(InferenceBenchError, match="leave none of this Ray instance's 2"):
+        run_inference_bench(InferenceBenchSettings(game="tictactoe", inference_cpus=2, assignments=TINY))
+    with pytest.raises(InferenceBenchError, match="modes"):
+        InferenceBenchSettings(modes=("pooled",))
