@@ -54,6 +54,8 @@ TAGS: dict[str, str] = {
     "ray_overhead": "overhead/ray",
     "weights_broadcast": "overhead/weights_broadcast",
     "evaluate_fraction": "overhead/evaluate_fraction",
+    "inference_mean_batch": "inference/mean_batch",
+    "inference_busy": "inference/busy_fraction",
 }
 # Fields that are not scalars worth plotting (``step`` is the x axis; ``time`` is wall clock).
 _NOT_SCALARS = frozenset({"step", "time"})

@@ -179,6 +179,8 @@ class Trainer:
             create_inference_actor(config, str(run_dir), self.config_toml)
             if config.selfplay.inference == "shared" else (None, None)
         )
+        self._weight_pushes: list[Any] = []  # weights pushed to the shared inference actor
+        self._inference_seen: dict[str, Any] | None = None  # its counters at the last record
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
         self._failed: set[int] = set()  # actors whose last chunk failed
@@ -280,7 +282,19 @@ class Trainer:
                 log_totals = dataclasses.replace(self.totals)
                 log_step = self.step
                 self._follow_cluster(pending)
+                self._collect_weight_pushes()
         return self._finish(pending, time.monotonic() - start)
+
+    def _collect_weight_pushes(self) -> None:
+        """Settle finished pushes to the shared inference actor (a failed one is retried by the actors)."""
+        if not self._weight_pushes:
+            return
+        done, self._weight_pushes = self.ray.wait(self._weight_pushes, num_returns=len(self._weight_pushes), timeout=0)
+        for ref in done:
+            try:
+                self.ray.get(ref)
+            except self.ray.exceptions.RayError as err:
+                log.info("weights push to the inference actor failed (%s)", type(err).__name__)
 
     def _selfplay_done(self, ref: Any, index: int, pending: dict[Any, tuple[str, Any]]) -> None:
         try:
@@ -316,7 +330,8 @@ class Trainer:
                 self.weights_version = int(metrics["weights_version"])
                 self.weights_ref = weights_ref  # driver-owned: survives the learner
                 if self.inference is not None:  # loaded once, before the actors ask for it
-                    self.inference.ensure_weights.remote(self.weights_version, [self.weights_ref])
+                    self._weight_pushes.append(
+                        self.inference.ensure_weights.remote(self.weights_version, [self.weights_ref]))
         metrics_ref, new_weights_ref = self._submit_learner()
         pending[metrics_ref] = ("learner", new_weights_ref)
 
@@ -360,6 +375,25 @@ class Trainer:
             log.warning("replay stats unavailable (%s)", type(err).__name__)
             return {}
 
+    def _inference_period(self, period: float) -> dict[str, Any]:
+        """The shared inference actor's mean forward batch and busy fraction since the last record."""
+        if self.inference is None:
+            return {}
+        try:
+            stats = self.ray.get(self.inference.stats.remote(), timeout=10)
+        except self.ray.exceptions.RayError:  # restarting: its counters start again
+            self._inference_seen = None
+            return {}
+        before = self._inference_seen
+        self._inference_seen = stats
+        if before is None or stats["batches"] < before["batches"]:
+            return {}
+        batches = stats["batches"] - before["batches"]
+        return {
+            "inference_mean_batch": (stats["positions"] - before["positions"]) / batches if batches else None,
+            "inference_busy": (stats["forward_seconds"] - before["forward_seconds"]) / period,
+        }
+
     def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
         t = self.totals
         replay = self._replay_stats()
@@ -393,6 +427,7 @@ class Trainer:
             "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
             "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
         }
+        record.update(self._inference_period(period))
         record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
         self.metrics.write(record)
 

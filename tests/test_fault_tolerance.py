@@ -87,6 +87,11 @@ def _games(trainer: Trainer) -> int:
         return -1
 
 
+def _records(run_dir: Path) -> list[dict]:
+    """The complete records of ``RUN_DIR/metrics.jsonl`` (a line still being written is left out)."""
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().split("\n")[:-1]]
+
+
 def _served(trainer: Trainer) -> int:
     """Requests the (current process of the) shared inference actor has answered; -1 while it restarts."""
     try:
@@ -141,6 +146,9 @@ def test_shared_inference_serves_every_actor_and_survives_a_crash(tmp_path: Path
         assert set(trainer.actor_nodes) == {0, 1}, "both self-play actors played chunks"
         assert stats["requests"] > 0 and stats["positions"] >= stats["requests"]
         assert trainer.totals.evaluate_seconds > 0
+        wait_for(lambda: any("inference_mean_batch" in r for r in _records(run_dir)), 30, "inference metrics")
+        record = next(r for r in _records(run_dir) if "inference_mean_batch" in r)
+        assert 1 <= record["inference_mean_batch"] <= 32 and 0 < record["inference_busy"] <= 1.5
 
         # The inference actor dies: it restarts empty, the actors hand it the weights again.
         os.kill(ray.get(trainer.inference.pid.remote()), signal.SIGKILL)
