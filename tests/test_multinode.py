@@ -70,3 +70,33 @@ def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster
         thread.join(timeout=120)
     assert not thread.is_alive()
     assert result["step"] > 0
+
+
+def _node_of(actor) -> str:
+    return ray.get(actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
+
+
+def test_learner_and_shared_inference_go_where_the_gpu_is(cluster, tmp_path: Path) -> None:
+    # The node advertises a GPU to Ray; there is no CUDA device here, so "auto" devices stay on the CPU.
+    gpu_node = cluster.add_node(num_cpus=2, num_gpus=1)
+    cluster.wait_for_nodes()
+    shared = ["selfplay.inference=shared", "selfplay.inference_num_gpus=0.5", "selfplay.device=auto",
+              "run.learner_num_gpus=0.5", "train.device=auto", "run.evaluate=false"]
+    run_dir = tmp_path / "run"
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE + shared, run__minutes=4.0),
+                             resume=False)
+    trainer = Trainer(config, run_dir, out=io.StringIO())
+    stop = threading.Event()
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
+    thread.start()
+    try:
+        assert _node_of(trainer.learner) == gpu_node.node_id
+        assert _node_of(trainer.inference) == gpu_node.node_id
+        wait_for(lambda: trainer.step >= 5 and trainer.totals.games > 0, 120, "training on shared inference")
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+        cluster.remove_node(gpu_node)
+    assert not thread.is_alive()
+    assert result["step"] >= 5
