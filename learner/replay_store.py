@@ -34,7 +34,7 @@ import msgpack
 from games import Game
 from learner.replay import Batch, ReplayBuffer
 from selfplay.storage import atomic_write_bytes, fsync_dir
-from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode, training_arrays
+from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode_training
 
 log = logging.getLogger(__name__)
 
@@ -237,11 +237,11 @@ class ReplayService:
             room -= max(length, 1)
         for record in reversed(keep):
             try:
-                trajectory = decode(record.payload)
+                trajectory, arrays = decode_training(record.payload, self.game, q_weight=self.value_q_weight)
             except TrajectoryError as err:
                 self.load_warnings.append(f"{record.segment} byte {record.offset}: stored game rejected: {err}")
                 continue
-            self.buffer.add_game(*training_arrays(trajectory, self.game, q_weight=self.value_q_weight), trajectory.weights_version)
+            self.buffer.add_game(*arrays, trajectory.weights_version)
         # Counters cover every stored game, not only the window.
         self.buffer.games_added = len(records)
         self.buffer.positions_added = total_positions
@@ -281,10 +281,8 @@ class ReplayService:
             try:
                 if not isinstance(payload, (bytes, bytearray)):
                     raise TrajectoryError(f"expected bytes, got {type(payload).__name__}")
-                trajectory = decode(bytes(payload))
-                if trajectory.game() != self.game:
-                    raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {self.game.spec()}")
-                arrays.append((training_arrays(trajectory, self.game, q_weight=self.value_q_weight), trajectory.weights_version))
+                trajectory, examples = decode_training(bytes(payload), self.game, q_weight=self.value_q_weight)
+                arrays.append((examples, trajectory.weights_version))
                 valid.append(bytes(payload))
                 accepted.append(trajectory)
             except TrajectoryError as err:

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import msgpack
 import numpy as np
 
 import games
-from games.base import Game
+from games.base import Game, State
 
 FORMAT_NAME = "zeroplay.trajectory"
 FORMAT_VERSION = 1
@@ -167,6 +167,13 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
     Raises:
         TrajectoryError: for anything wrong, including oversized input (> ``max_bytes``).
     """
+    trajectory = _parse(data, max_bytes)
+    validate(trajectory)
+    return trajectory
+
+
+def _parse(data: bytes, max_bytes: int) -> Trajectory:
+    """The record's fields, type- and size-checked, not yet replayed through the rules."""
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TrajectoryError(f"expected bytes, got {type(data).__name__}")
@@ -216,7 +223,7 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
         resigned_by = message["resigned_by"]
         if resigned_by is not None and not _is_int(resigned_by):
             raise TrajectoryError("resigned_by must be an int or None")
-        trajectory = Trajectory(
+        return Trajectory(
             game_spec=spec,
             weights_version=wv,
             actions=actions,
@@ -226,15 +233,40 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
             termination=termination,
             resigned_by=resigned_by,
         )
-        validate(trajectory)
-        return trajectory
     except TrajectoryError:
         raise
     except Exception as err:  # noqa: BLE001 - nothing but TrajectoryError may escape
         raise TrajectoryError(f"invalid trajectory: {type(err).__name__}: {err}") from None
 
 
-def validate(trajectory: Trajectory, game: Game | None = None) -> Game:
+def decode_training(
+    data: bytes, game: Game, *, q_weight: float = 0.0, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Trajectory, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`decode` untrusted bytes of a game of ``game`` and build its training examples.
+
+    One replay through the rules both validates the game (as :func:`validate`) and
+    builds the arrays of :func:`training_arrays`, so ingesting a game costs one replay.
+
+    Raises:
+        TrajectoryError: for anything wrong, including a game other than ``game``.
+    """
+    if not 0.0 <= q_weight <= 1.0:
+        raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
+    trajectory = _parse(data, max_bytes)
+    try:
+        recorded = games.from_spec(dict(trajectory.game_spec))
+    except Exception as err:  # noqa: BLE001
+        raise TrajectoryError(f"game spec {trajectory.game_spec!r} not accepted: {err}") from None
+    if recorded != game:
+        raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {game.spec()}")
+    examples = _Examples(game, len(trajectory.actions))
+    validate(trajectory, game, _visit=examples.visit)
+    return trajectory, examples.arrays(trajectory, q_weight)
+
+
+def validate(
+    trajectory: Trajectory, game: Game | None = None, *, _visit: Callable[[int, State, np.ndarray], None] | None = None
+) -> Game:
     """Check a trajectory against the rules; returns its game.
 
     Checks: finite values, policies >= 0 summing to 1 (tolerance 1e-3) and as long
@@ -272,9 +304,12 @@ def validate(trajectory: Trajectory, game: Game | None = None) -> Game:
                 raise TrajectoryError(f"ply {i}: policy is not a probability distribution")
             if state.is_terminal():
                 raise TrajectoryError(f"ply {i}: move {action} played after the game ended")
-            num_legal = int(np.count_nonzero(state.legal_mask()))
+            mask = state.legal_mask()
+            num_legal = int(np.count_nonzero(mask))
             if len(policy) != num_legal:
                 raise TrajectoryError(f"ply {i}: policy has {len(policy)} entries for {num_legal} legal moves")
+            if _visit is not None:
+                _visit(i, state, mask)
             try:
                 state = state.apply(int(action))
             except games.GameError as err:
@@ -332,22 +367,37 @@ def training_arrays(
         raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
     if game is None:
         game = games.from_spec(dict(trajectory.game_spec))
-    t = len(trajectory.actions)
-    obs = np.zeros((t, *game.observation_shape), dtype=np.float32)
-    masks = np.zeros((t, game.num_actions), dtype=bool)
-    targets = np.zeros((t, game.num_actions), dtype=np.float32)
-    values = np.zeros(t, dtype=np.float32)
+    examples = _Examples(game, len(trajectory.actions))
     state = game.initial_state()
     for i, action in enumerate(np.asarray(trajectory.actions).tolist()):
-        mask = state.legal_mask()
-        obs[i] = state.observation()
-        masks[i] = mask
-        targets[i, mask] = trajectory.policies[i]
-        values[i] = trajectory.returns[state.to_play]
+        examples.visit(i, state, state.legal_mask())
         state = state.apply(action)
-    if q_weight:
-        values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)
-    return obs, masks, targets, values.astype(np.float32)
+    return examples.arrays(trajectory, q_weight)
+
+
+class _Examples:
+    """The training arrays of one game, filled one ply at a time during a replay."""
+
+    def __init__(self, game: Game, num_plies: int) -> None:
+        self.observations = np.zeros((num_plies, *game.observation_shape), dtype=np.float32)
+        self.legal_masks = np.zeros((num_plies, game.num_actions), dtype=bool)
+        self.movers = np.zeros(num_plies, dtype=np.int64)
+
+    def visit(self, ply: int, state: State, legal_mask: np.ndarray) -> None:
+        self.observations[ply] = state.observation()
+        self.legal_masks[ply] = legal_mask
+        self.movers[ply] = state.to_play
+
+    def arrays(
+        self, trajectory: Trajectory, q_weight: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        targets = np.zeros(self.legal_masks.shape, dtype=np.float32)
+        for ply, policy in enumerate(trajectory.policies):
+            targets[ply, self.legal_masks[ply]] = policy
+        values = np.asarray(trajectory.returns, dtype=np.float32)[self.movers]
+        if q_weight:
+            values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)
+        return self.observations, self.legal_masks, targets, values.astype(np.float32)
 
 
 __all__ = [
@@ -356,6 +406,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryError",
     "decode",
+    "decode_training",
     "encode",
     "training_arrays",
     "validate",

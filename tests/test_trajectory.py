@@ -14,6 +14,7 @@ from selfplay.trajectory import (
     Trajectory,
     TrajectoryError,
     decode,
+    decode_training,
     encode,
     training_arrays,
     validate,
@@ -275,3 +276,28 @@ def test_connect4_round_trip():
     obs, masks, targets, values = training_arrays(decode(encode(traj)))
     assert obs.shape == (len(actions), *c4.observation_shape)
     assert targets.shape == (len(actions), 7)
+
+
+@pytest.mark.parametrize("q_weight", [0.0, 0.5])
+def test_decode_training_builds_the_arrays_of_training_arrays_in_one_replay(q_weight):
+    traj = make_trajectory()
+    back, arrays = decode_training(encode(traj), TTT, q_weight=q_weight)
+    assert back.actions.tolist() == traj.actions.tolist() and back.returns == traj.returns
+    for got, want in zip(arrays, training_arrays(traj, TTT, q_weight=q_weight)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("changes,reason", [
+    ({"actions": _array([6, 3, 6, 4, 2, 1, 8], "<i8")}, "illegal"),
+    ({"returns": [-1.0, 1.0]}, "returns"),
+    ({"version": "1"}, "version"),
+])
+def test_decode_training_rejects_what_decode_rejects(changes, reason):
+    with pytest.raises(TrajectoryError, match=reason):
+        decode_training(_mutated(**changes), TTT)
+
+
+def test_decode_training_refuses_another_game():
+    with pytest.raises(TrajectoryError, match=r"is not this run's \{'name': 'connect4'"):
+        decode_training(encode(make_trajectory()), games.make("connect4"))
