@@ -386,11 +386,10 @@ class Trainer:
             return {}
         before = self._inference_seen
         self._inference_seen = stats
-        if before is None or stats["batches"] < before["batches"]:
+        if before is None or stats["batches"] <= before["batches"]:  # first look, restarted, or idle
             return {}
-        batches = stats["batches"] - before["batches"]
         return {
-            "inference_mean_batch": (stats["positions"] - before["positions"]) / batches if batches else None,
+            "inference_mean_batch": (stats["positions"] - before["positions"]) / (stats["batches"] - before["batches"]),
             "inference_busy": (stats["forward_seconds"] - before["forward_seconds"]) / period,
         }
 
