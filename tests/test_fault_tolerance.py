@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import ray
 
 from cluster.config import resolve
-from training_helpers import TINY_RUN, training_steps, wait_for
+from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
 from cluster.train import Trainer, prepare_run_dir
 from learner.replay_store import ReplayService
 
@@ -45,11 +44,7 @@ def test_actors_killed_mid_run_restart_and_lose_no_acknowledged_game(tmp_path: P
     run_dir = tmp_path / "run"
     config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN, run__minutes=3.0), resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
-    thread.start()
-    try:
+    with running(trainer) as result:
         wait_for(lambda: trainer.step >= 10, 60, "training to start")
 
         # A self-play actor dies: it restarts and its next chunks succeed.
@@ -70,10 +65,6 @@ def test_actors_killed_mid_run_restart_and_lose_no_acknowledged_game(tmp_path: P
         wait_for(lambda: trainer.restarts > restarts, 60, "the driver to notice the dead learner")
         step = trainer.step  # back at the learner's last checkpoint
         wait_for(lambda: trainer.step > step + 10, 90, "training to continue after the learner restart")
-    finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive()
     assert result["step"] > 0 and result["actor_restarts"] >= 2
     assert stored_games(run_dir) == result["games"] >= acknowledged
     steps = training_steps(run_dir)
@@ -85,11 +76,6 @@ def _games(trainer: Trainer) -> int:
         return ray.get(trainer.replay.stats.remote(), timeout=5)["games_added"]
     except ray.exceptions.RayError:
         return -1
-
-
-def _records(run_dir: Path) -> list[dict]:
-    """The complete records of ``RUN_DIR/metrics.jsonl`` (a line still being written is left out)."""
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().split("\n")[:-1]]
 
 
 def _served(trainer: Trainer) -> int:
@@ -136,18 +122,14 @@ def test_shared_inference_serves_every_actor_and_survives_a_crash(tmp_path: Path
                          "run.learner_num_cpus=0", "run.evaluate=false"]
     config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=shared, run__minutes=3.0), resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
-    thread.start()
-    try:
+    with running(trainer) as result:
         wait_for(lambda: trainer.step >= 10 and trainer.totals.games > 0, 90, "training on shared inference")
         stats = ray.get(trainer.inference.stats.remote())
         assert set(trainer.actor_nodes) == {0, 1}, "both self-play actors played chunks"
         assert stats["requests"] > 0 and stats["positions"] >= stats["requests"]
         assert trainer.totals.evaluate_seconds > 0
-        wait_for(lambda: any("inference_mean_batch" in r for r in _records(run_dir)), 30, "inference metrics")
-        record = next(r for r in _records(run_dir) if "inference_mean_batch" in r)
+        wait_for(lambda: any("inference_mean_batch" in r for r in metrics_records(run_dir)), 30, "inference metrics")
+        record = next(r for r in metrics_records(run_dir) if "inference_mean_batch" in r)
         assert 1 <= record["inference_mean_batch"] <= 32 and 0 < record["inference_busy"] <= 1.5
 
         # The inference actor dies: it restarts empty, the actors hand it the weights again.
@@ -155,8 +137,4 @@ def test_shared_inference_serves_every_actor_and_survives_a_crash(tmp_path: Path
         wait_for(lambda: _served(trainer) > 0, 90, "the restarted inference actor to serve again")
         games = trainer.totals.games
         wait_for(lambda: trainer.totals.games > games + 20, 90, "self-play games after the inference restart")
-    finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive()
     assert stored_games(run_dir) == result["games"] > games

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from ray.cluster_utils import Cluster
 
 from cluster.config import resolve
 from cluster.train import Trainer, prepare_run_dir
-from training_helpers import TINY_RUN, wait_for
+from training_helpers import TINY_RUN, running, wait_for
 
 # Smaller still (several simulated nodes share two cores), and actors follow the cluster.
 MULTINODE = [
@@ -45,11 +44,7 @@ def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster
     config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE, run__minutes=4.0), resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
     assert len(trainer.actors) == 2  # 3 CPUs, one for the learner
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
-    thread.start()
-    try:
+    with running(trainer) as result:
         wait_for(lambda: len(set(trainer.actor_nodes.values())) == 2, 90, "self-play on both nodes")
         assert second.node_id in trainer.actor_nodes.values()
         wait_for(lambda: trainer.step >= 5, 90, "training to start")
@@ -65,10 +60,6 @@ def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster
         games, step = trainer.totals.games, trainer.step
         wait_for(lambda: trainer.totals.games > games and trainer.step > step, 90, "games and steps after the loss")
         assert second.node_id not in trainer.actor_nodes.values()
-    finally:
-        stop.set()
-        thread.join(timeout=120)
-    assert not thread.is_alive()
     assert result["step"] > 0
 
 
@@ -86,17 +77,11 @@ def test_learner_and_shared_inference_go_where_the_gpu_is(cluster, tmp_path: Pat
     config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE + shared, run__minutes=4.0),
                              resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
-    stop = threading.Event()
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(trainer.run(stop.is_set)), daemon=True)
-    thread.start()
     try:
-        assert _node_of(trainer.learner) == gpu_node.node_id
-        assert _node_of(trainer.inference) == gpu_node.node_id
-        wait_for(lambda: trainer.step >= 5 and trainer.totals.games > 0, 120, "training on shared inference")
+        with running(trainer) as result:
+            assert _node_of(trainer.learner) == gpu_node.node_id
+            assert _node_of(trainer.inference) == gpu_node.node_id
+            wait_for(lambda: trainer.step >= 5 and trainer.totals.games > 0, 120, "training on shared inference")
     finally:
-        stop.set()
-        thread.join(timeout=120)
         cluster.remove_node(gpu_node)
-    assert not thread.is_alive()
     assert result["step"] >= 5

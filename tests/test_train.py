@@ -10,7 +10,7 @@ import pytest
 import ray
 
 from cluster.config import resolve
-from training_helpers import TINY_RUN, training_steps
+from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
 from cluster.train import RunDirError, run_training
 from learner import load_checkpoint, load_network
 
@@ -27,10 +27,6 @@ def tiny_config(steps: int):
     return resolve("tictactoe", assignments=TINY_RUN, run__steps=steps, run__minutes=2.0)
 
 
-def records(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
 def test_train_publishes_weights_and_checkpoints_then_resumes(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     out = io.StringIO()
@@ -44,7 +40,7 @@ def test_train_publishes_weights_and_checkpoints_then_resumes(tmp_path: Path) ->
     assert game.name == "tictactoe"
     assert (run_dir / "config.toml").is_file()
     assert list((run_dir / "replay").glob("segment-*.zpseg"))
-    first = records(run_dir)
+    first = metrics_records(run_dir)
     assert first and all(r["step"] <= summary["step"] for r in first)
     assert "step" in out.getvalue()
 
@@ -64,34 +60,18 @@ def test_resume_of_a_directory_without_a_run_is_refused(tmp_path: Path) -> None:
 
 
 def test_checkpoints_are_rated_on_a_ladder_during_training(tmp_path: Path) -> None:
-    import threading
-
     from cluster.train import Trainer, prepare_run_dir
-    from training_helpers import wait_for
 
     run_dir = tmp_path / "run"
     evaluate = ["evaluate.games_per_pairing=2", "evaluate.sims=4", 'evaluate.anchors=["random"]']
     config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + evaluate, run__minutes=3.0),
                              resume=False)
     trainer = Trainer(config, run_dir, out=io.StringIO())
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: trainer.run(stop.is_set), daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: any(r.get("kind") == "evaluation" for r in _records_or_none(run_dir)), 150,
+    with running(trainer):
+        wait_for(lambda: any(r.get("kind") == "evaluation" for r in metrics_records(run_dir)), 150,
                  "an evaluation record in the metrics")
-    finally:
-        stop.set()
-        thread.join(timeout=120)
     ladder = json.loads((run_dir / "ladder.json").read_text())
     assert ladder["ratings"]["random"] == 0
-    evaluation = next(r for r in records(run_dir) if r.get("kind") == "evaluation")
+    evaluation = next(r for r in metrics_records(run_dir) if r.get("kind") == "evaluation")
     assert evaluation["step"] >= 20 and "elo_vs_random" in evaluation
     assert list((run_dir / "games").glob("game-*.txt")), "sampled self-play records"
-
-
-def _records_or_none(run_dir: Path) -> list[dict]:
-    try:
-        return records(run_dir)
-    except (OSError, ValueError):
-        return []
