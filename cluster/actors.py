@@ -16,6 +16,7 @@ automatic restarts (``max_restarts``) bring a crashed actor back with its state.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -70,6 +71,8 @@ class SelfPlayRunner:
         config_toml: the run configuration as TOML text (small and plain, so a restart can rebuild).
         index: this actor's number (seeds its generator).
         replay_name: the replay actor's name.
+        inference_name: the shared inference actor's name (``selfplay.inference = "shared"``);
+            None: the actor evaluates its leaves with its own model copy.
     """
 
     def __init__(self, config_toml: str, index: int, replay_name: str, inference_name: str | None = None) -> None:
@@ -274,16 +277,9 @@ class InferenceRunner:
         return await self.server.evaluate(weights_version, observations, legal_masks)
 
     def stats(self) -> dict[str, Any]:
+        """The server's counters (``learner.inference_server.InferenceStats``), its mean batch and device."""
         stats = self.server.stats()
-        return {
-            "requests": stats.requests,
-            "positions": stats.positions,
-            "batches": stats.batches,
-            "forward_seconds": stats.forward_seconds,
-            "mean_batch": stats.mean_batch,
-            "versions": list(stats.versions),
-            "device": self.server.device,
-        }
+        return {**dataclasses.asdict(stats), "mean_batch": stats.mean_batch, "device": self.server.device}
 
 
 def create_inference_actor(config: RunConfig, run_dir: str, config_toml: str) -> tuple[Any, str]:
