@@ -189,15 +189,16 @@ class PolicyValueNet(nn.Module):
             legal_mask: optional ``[B, A]`` bool; False entries get :data:`MASK_VALUE`.
 
         Returns:
-            ``(policy_logits [B, A], value [B])``.
+            ``(policy_logits [B, A], value [B])``, float32.
         """
         if obs.dim() != 4 or tuple(obs.shape[1:]) != self.observation_shape:
             raise ValueError(
                 f"expected observations [B, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}"
             )
         x = self.tower(self.stem(obs))
-        logits = self.policy_head(x)
-        value = self.value_head(x).reshape(-1)
+        # float32 heads' outputs also under bf16 autocast: the mask value and the loss stay exact.
+        logits = self.policy_head(x).float()
+        value = self.value_head(x).reshape(-1).float()
         if legal_mask is not None:
             if tuple(legal_mask.shape) != (obs.shape[0], self.num_actions):
                 raise ValueError(f"expected legal_mask [{obs.shape[0]}, {self.num_actions}], got {list(legal_mask.shape)}")
