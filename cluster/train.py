@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from cluster.config import RunConfig, dump_toml, from_mapping, load_toml
+from cluster.config import ConfigError, RunConfig, dump_toml, from_mapping, load_toml
 from cluster.metrics import METRICS_FILE, MetricsSink, trim_metrics
 
 log = logging.getLogger(__name__)
@@ -57,16 +57,53 @@ def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> Ru
             )
         return stored
     assert config is not None
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise RunDirError(
-            f"run directory {run_dir} is not empty; continue it with --resume {run_dir} or choose another --run-dir"
-        )
+    check_new_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(dump_toml(config), encoding="utf-8")
     return config
 
 
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse a non-empty directory for a new run (it may hold another run)."""
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunDirError(
+            f"run directory {run_dir} is not empty; continue it with --resume {run_dir} or choose another --run-dir"
+        )
+
+
 # --------------------------------------------------------------------------- Ray
+
+
+def check_capacity(config: RunConfig, resources: dict[str, float], *, embedded: bool) -> None:
+    """Check that the run's actors fit the Ray instance's ``resources`` (its total CPUs and GPUs).
+
+    The learner, the shared inference actor and the self-play actors (at least one)
+    reserve CPUs and GPUs; a run that asks for more than there is would wait forever
+    for an actor to start. On an embedded instance nothing more can join, so that is
+    a :class:`ConfigError`; on a cluster it is a warning (actors start as nodes join).
+    """
+    sp, run = config.selfplay, config.run
+    actors = max(sp.actors, 1)
+    shared = sp.inference == "shared"
+    parts = {
+        "CPU": [(run.learner_num_cpus, "run.learner_num_cpus"), (float(actors), f"{actors} self-play actor(s) x 1")],
+        "GPU": [(run.learner_num_gpus, "run.learner_num_gpus"),
+                (actors * sp.num_gpus, f"{actors} self-play actor(s) x selfplay.num_gpus {sp.num_gpus:g}")],
+    }
+    if shared:
+        parts["CPU"].append((sp.inference_num_cpus, "selfplay.inference_num_cpus"))
+        parts["GPU"].append((sp.inference_num_gpus, "selfplay.inference_num_gpus"))
+    for resource, items in parts.items():
+        needed = sum(amount for amount, _ in items)
+        have = float(resources.get(resource, 0.0))
+        if needed <= have + 1e-9:
+            continue
+        detail = ", ".join(f"{amount:g} for {name}" for amount, name in items if amount)
+        message = f"the run reserves {needed:g} {resource}s ({detail}) but the Ray instance has {have:g}"
+        if embedded:
+            hint = " (for example --set run.learner_num_cpus=0 lets the learner share a core)" if resource == "CPU" else ""
+            raise ConfigError(f"{message}: ask for fewer{hint}")
+        log.warning("%s; the actors that do not fit wait for nodes to join", message)
 
 
 def loopback_only() -> None:
@@ -493,8 +530,20 @@ def run_training(
     """
     import ray
 
-    config = prepare_run_dir(run_dir, config, resume)
+    if resume:
+        config = prepare_run_dir(run_dir, config, resume=True)
+    else:
+        check_new_run_dir(run_dir)
+    assert config is not None
     started = connect(address)
+    try:
+        check_capacity(config, ray.cluster_resources(), embedded=started)
+    except ConfigError:
+        if started:
+            ray.shutdown()
+        raise
+    if not resume:
+        config = prepare_run_dir(run_dir, config, resume=False)
     stop = {"now": False}
 
     def request_stop(signum: int, frame: Any) -> None:

@@ -72,3 +72,23 @@ def test_selfplay_inference_mode_and_device_are_checked() -> None:
         resolve("connect4", assignments=["selfplay.inference=pooled"])
     with pytest.raises(ConfigError, match=r"selfplay.device must be cpu, cuda, cuda:N or auto \(got 'gpu'\)"):
         resolve("connect4", assignments=["selfplay.device=gpu"])
+
+
+def test_a_run_that_cannot_fit_the_embedded_ray_is_refused_naming_what_it_reserves(caplog) -> None:
+    from cluster.train import check_capacity
+
+    two_cpus = {"CPU": 2.0}
+    check_capacity(resolve("tictactoe"), two_cpus, embedded=True)  # the defaults: learner + 1 actor
+    shared = resolve("tictactoe", assignments=["selfplay.inference=shared"])
+    with pytest.raises(ConfigError, match=r"reserves 3 CPUs \(1 for run.learner_num_cpus, 1 for 1 self-play "
+                                          r"actor\(s\) x 1, 1 for selfplay.inference_num_cpus\) but the Ray "
+                                          r"instance has 2: ask for fewer \(for example --set run.learner_num_cpus=0"):
+        check_capacity(shared, two_cpus, embedded=True)
+    check_capacity(resolve("tictactoe", assignments=["selfplay.inference=shared", "run.learner_num_cpus=0"]),
+                   two_cpus, embedded=True)
+    with pytest.raises(ConfigError, match=r"reserves 1 GPUs \(1 for run.learner_num_gpus\) but the Ray instance has 0"):
+        check_capacity(resolve("tictactoe", assignments=["run.learner_num_gpus=1"]), two_cpus, embedded=True)
+    # On a cluster more nodes may join: a warning, and the run goes on.
+    with caplog.at_level("WARNING", logger="cluster.train"):
+        check_capacity(shared, two_cpus, embedded=False)
+    assert "wait for nodes to join" in caplog.text
