@@ -260,12 +260,12 @@ def decode_training(
     if recorded != game:
         raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {game.spec()}")
     examples = _Examples(game, len(trajectory.actions))
-    validate(trajectory, game, _visit=examples.visit)
+    validate(trajectory, game, visit=examples.visit)
     return trajectory, examples.arrays(trajectory, q_weight)
 
 
 def validate(
-    trajectory: Trajectory, game: Game | None = None, *, _visit: Callable[[int, State, np.ndarray], None] | None = None
+    trajectory: Trajectory, game: Game | None = None, *, visit: Callable[[int, State, np.ndarray], None] | None = None
 ) -> Game:
     """Check a trajectory against the rules; returns its game.
 
@@ -273,7 +273,8 @@ def validate(
     as the legal-move count of their position, root values in [-1, 1], every action
     legal when replayed (checked ``apply``), and the end: a terminal position with
     exactly the recorded returns, or a resignation by the player to move with
-    returns -1 for them and +1 for the opponent.
+    returns -1 for them and +1 for the opponent. ``visit(ply, state, legal_mask [A])``,
+    if given, sees each position of the replay before its move is applied.
 
     Raises:
         TrajectoryError: naming the first problem found.
@@ -308,8 +309,8 @@ def validate(
             num_legal = int(np.count_nonzero(mask))
             if len(policy) != num_legal:
                 raise TrajectoryError(f"ply {i}: policy has {len(policy)} entries for {num_legal} legal moves")
-            if _visit is not None:
-                _visit(i, state, mask)
+            if visit is not None:
+                visit(i, state, mask)
             try:
                 state = state.apply(int(action))
             except games.GameError as err:
