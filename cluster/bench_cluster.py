@@ -567,7 +567,8 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _actor_counts(text: str) -> tuple[int, ...]:
+def parse_actor_counts(text: str) -> tuple[int, ...]:
+    """``--actors`` text (``1,2,4``) as actor counts; a CliError names bad text."""
     try:
         counts = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -584,7 +585,7 @@ def cmd_bench_cluster(args: argparse.Namespace) -> int:
         settings = ClusterBenchSettings(
             game=args.game,
             seconds=args.seconds,
-            actors=_actor_counts(args.actors) if args.actors else (),
+            actors=parse_actor_counts(args.actors) if args.actors else (),
             assignments=tuple(args.set or ()),
             writers=args.writers,
             ingest_games=args.ingest_games,

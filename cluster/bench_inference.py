@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -82,21 +81,20 @@ def _network_rates(config: Any, device: str, batches: list[int]) -> dict[str, fl
 
 def measure_point(
     ray: Any, config: Any, toml: str, replay_name: str, weights: tuple[int, Any], mode: str, n: int,
-    cpus: int, cuda: bool, settings: InferenceBenchSettings,
+    cpus: int, cuda: bool, settings: InferenceBenchSettings, run_dir: str,
 ) -> dict[str, Any]:
-    """Self-play simulations/s of ``n`` actors in ``mode`` (one measured chunk each, all at once)."""
-    from cluster.actors import InferenceRunner, selfplay_actor_class
+    """Self-play simulations/s of ``n`` actors in ``mode`` (one measured chunk each, all at once).
+
+    In shared mode the inference actor is the one ``zeroplay train`` starts, named after ``run_dir``.
+    """
+    from cluster.actors import create_inference_actor, selfplay_actor_class
 
     version, ref = weights
     inference = None
     inference_name = None
     if mode == "shared":
-        inference_name = f"zeroplay-bench-inference-{os.getpid()}-{n}"
-        server_cpus = 1.0 if cuda else settings.inference_cpus
-        inference = ray.remote(InferenceRunner).options(
-            name=inference_name, num_cpus=server_cpus, num_gpus=1 if cuda else 0, max_concurrency=1000,
-        ).remote(toml)
-        actor_cpus = max(cpus - server_cpus, 0.01) / n
+        inference, inference_name = create_inference_actor(config, run_dir, toml)
+        actor_cpus = max(cpus - config.selfplay.inference_num_cpus, 0.01) / n
         actor_gpus = 0.0
     else:
         actor_cpus = cpus / n
@@ -158,9 +156,11 @@ def run_inference_bench(
     cuda = device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
         raise InferenceBenchError(f"device {settings.device!r}: CUDA is not available here")
+    # The shared inference actor: on a GPU, the whole GPU and one CPU to drive it.
+    server = ["selfplay.inference_num_cpus=1.0", "selfplay.inference_num_gpus=1.0"] if cuda else [
+        f"selfplay.inference_num_cpus={settings.inference_cpus}", "selfplay.inference_num_gpus=0.0"]
     try:
-        config = resolve(settings.game, assignments=[
-            *settings.assignments, f"selfplay.device={device}", f"selfplay.inference_num_cpus={settings.inference_cpus}"])
+        config = resolve(settings.game, assignments=[*settings.assignments, f"selfplay.device={device}", *server])
     except ConfigError as err:
         raise InferenceBenchError(str(err)) from None
     started = False
@@ -169,7 +169,7 @@ def run_inference_bench(
         started = True
     cpus = int(ray.cluster_resources().get("CPU", 1))
     counts = settings.actors or tuple(range(1, cpus + 1))
-    server_cpus = 1.0 if cuda else settings.inference_cpus
+    server_cpus = config.selfplay.inference_num_cpus
     if "shared" in settings.modes and server_cpus >= cpus:
         if started:
             ray.shutdown()
@@ -189,7 +189,8 @@ def run_inference_bench(
             for mode in settings.modes:
                 for n in counts:
                     log(f"{mode}: {n} actor(s), {settings.seconds} s")
-                    points.append(measure_point(ray, config, toml, replay_name, weights, mode, n, cpus, cuda, settings))
+                    points.append(measure_point(ray, config, toml, replay_name, weights, mode, n, cpus, cuda,
+                                                settings, str(Path(tmp) / f"{mode}-{n}")))
             ray.get(replay.close.remote())
             ray.kill(replay, no_restart=True)
     finally:
@@ -212,7 +213,7 @@ def run_inference_bench(
             "simulations": config.search.num_simulations,
             "games_per_actor": g,
             "seconds": settings.seconds,
-            "inference_cpus": 1.0 if cuda else settings.inference_cpus,
+            "inference_cpus": server_cpus,
             "overrides": list(settings.assignments),
         },
         "network_positions_per_s": network,
@@ -248,13 +249,13 @@ def render(r: dict[str, Any]) -> str:
 def cmd_bench_inference(args: argparse.Namespace) -> int:
     import sys
 
-    from cluster.bench_cluster import _actor_counts
+    from cluster.bench_cluster import parse_actor_counts
 
     try:
         settings = InferenceBenchSettings(
             game=args.game,
             seconds=args.seconds,
-            actors=_actor_counts(args.actors) if args.actors else (),
+            actors=parse_actor_counts(args.actors) if args.actors else (),
             device=args.device,
             inference_cpus=args.inference_cpus,
             assignments=tuple(args.set or ()),
