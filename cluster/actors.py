@@ -137,9 +137,8 @@ class SelfPlayRunner:
 
         The weights are fetched only when their version is new. Returns counters for the chunk.
         """
-        from selfplay import encode
-
         from learner.inference_server import WeightsVersionError
+        from selfplay import encode
 
         start = time.perf_counter()
         deadline = start + seconds
@@ -171,12 +170,12 @@ class SelfPlayRunner:
                 finished = self.worker.step()
             except (WeightsVersionError, ray.exceptions.ActorUnavailableError, ray.exceptions.ActorDiedError) as err:
                 # The inference actor dropped our (old) version or is restarting: end the chunk;
-                # the next one brings the newest weights. The interrupted move is searched anew.
+                # the next one hands the weights over again and, taking them, drops the trees, so
+                # the interrupted move is searched anew.
                 if isinstance(err, WeightsVersionError):
                     log.info("self-play actor %d: weights v%d no longer served", self.index, self.weights_version)
                 else:
                     log.warning("self-play actor %d: inference actor unavailable (%s)", self.index, type(err).__name__)
-                self.worker.set_evaluator(self.worker.evaluator, self.weights_version)
                 self.weights_version = -1
                 break
             if finished:

@@ -63,10 +63,6 @@ class InferenceStats:
         """Mean positions per forward pass."""
         return self.positions / self.batches if self.batches else 0.0
 
-    @property
-    def mean_requests_per_batch(self) -> float:
-        return self.requests / self.batches if self.batches else 0.0
-
 
 class InferenceServer:
     """A policy-value network for ``game`` evaluating batches merged from many clients.

@@ -158,11 +158,6 @@ class Worker:
     def weights_version(self) -> int:
         return self._weights_version
 
-    @property
-    def evaluator(self) -> Evaluator:
-        """The evaluator the next move is searched with."""
-        return self._timed.evaluate
-
     def set_evaluator(self, evaluate: Evaluator, weights_version: int) -> None:
         """Use ``evaluate`` (weights ``weights_version``) from the next move on; old trees are dropped."""
         old = self._timed
