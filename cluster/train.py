@@ -106,22 +106,51 @@ def check_capacity(config: RunConfig, resources: dict[str, float], *, embedded: 
         log.warning("%s; the actors that do not fit wait for nodes to join", message)
 
 
+#: Ray reads this variable when it is imported; "0" makes a new instance use the loopback address.
+LOOPBACK_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+class LoopbackError(RuntimeError):
+    """An embedded Ray instance that would listen beyond loopback (it is shut down again)."""
+
+
 def loopback_only() -> None:
     """Make a Ray instance started from this process listen on loopback only.
 
     Ray resolves a node address of 127.0.0.1 to the machine's reachable address and
     binds its servers to every interface; with clustering switched off (the setting
     Ray itself uses on laptops) the node address is the loopback one and every server
-    (GCS, raylet, workers, agents) binds to it. Child processes inherit the setting.
+    (GCS, raylet, workers, agents) binds to it. Ray reads the setting when it is
+    imported, and its child processes read it from the environment; so this sets both,
+    whenever Ray was imported. An inherited value that would switch it off is
+    overridden with a warning: nothing listens beyond loopback unless a cluster is
+    started on purpose (``ray start``, then ``--address``).
     """
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    inherited = os.environ.get(LOOPBACK_VARIABLE)
+    if inherited is not None and inherited.strip().lower() in ("1", "true"):
+        log.warning(
+            "%s=%s ignored: an embedded Ray listens on loopback only "
+            "(to serve other machines, start a cluster with `ray start` and pass --address)",
+            LOOPBACK_VARIABLE, inherited,
+        )
+    os.environ[LOOPBACK_VARIABLE] = "0"
+    if "ray" in sys.modules:  # imported already: its constant was read with the old environment
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def start_local_ray(num_cpus: int | None = None) -> None:
-    """Start an embedded Ray instance: loopback only, token authentication on, no dashboard."""
-    import ray
+    """Start an embedded Ray instance: loopback only, token authentication on, no dashboard.
+
+    Raises:
+        LoopbackError: the instance came up on a non-loopback address anyway (it is shut down).
+    """
+    import ipaddress
 
     loopback_only()
+    import ray
+
     ray.init(
         address="local",
         num_cpus=num_cpus or os.cpu_count(),
@@ -129,6 +158,10 @@ def start_local_ray(num_cpus: int | None = None) -> None:
         logging_level=logging.WARNING,
         configure_logging=True,
     )
+    address = ray.util.get_node_ip_address()
+    if not ipaddress.ip_address(address).is_loopback:
+        ray.shutdown()
+        raise LoopbackError(f"the embedded Ray instance came up on {address}, not on loopback; it was stopped")
 
 
 def connect(address: str | None, num_cpus: int | None = None) -> bool:

@@ -1,6 +1,4 @@
 """Shared fixtures: tiny networks (1 block, 8 channels) as engines and as checkpoints on disk.
-
-Every Ray instance a test starts listens on loopback only (see ``cluster.train.loopback_only``).
 """
 
 from __future__ import annotations
@@ -11,10 +9,7 @@ from typing import Any, Callable
 import pytest
 
 import games
-from cluster.train import loopback_only
 from games import Game
-
-loopback_only()
 
 
 def _tiny_net(game: Game, seed: int = 0) -> Any:
@@ -62,3 +57,21 @@ def tiny_engine() -> Callable[..., Any]:
         return Engine(game, TorchEvaluator(net), EngineConfig(sims=sims, seconds=seconds), source="tiny test network")
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _ray_session() -> Any:
+    """One embedded Ray instance (2 CPUs) for every test that needs one, started by the product's own path."""
+    import ray
+
+    from cluster.train import start_local_ray
+
+    yield lambda: ray.is_initialized() or start_local_ray(num_cpus=2)
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture
+def local_ray(_ray_session: Any) -> None:
+    """A running embedded Ray: the session's (started again if a multi-node test replaced it)."""
+    _ray_session()

@@ -20,16 +20,12 @@ TINY = (
     "train.publish_every=5",
 )
 
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(address="local", num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 
 @pytest.fixture(scope="module")
-def result() -> dict:
+def result(_ray_session) -> dict:
+    _ray_session()
     settings = ClusterBenchSettings(
         game="tictactoe", seconds=1.0, assignments=TINY, writers=8, ingest_games=96, ingest_batch=4,
         unique_games=16, learner_seconds=0.5,

@@ -21,15 +21,7 @@ from training_helpers import TINY_RUN, metrics_records, running, training_steps,
 from cluster.train import Trainer, prepare_run_dir
 from learner.replay_store import ReplayService
 
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(address="local", num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
-
-
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 
 def stored_games(run_dir: Path) -> int:

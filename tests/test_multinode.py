@@ -28,6 +28,8 @@ MULTINODE = [
 
 @pytest.fixture(scope="module")
 def cluster():
+    if ray.is_initialized():  # the session's single-node instance; the next test that needs it restarts it
+        ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
     ray.init(address=cluster.address)
     yield cluster

@@ -1,24 +1,30 @@
-"""The embedded Ray of `zeroplay train` listens on loopback only, with token authentication on."""
+"""Nothing zeroplay starts listens beyond loopback, and token authentication stays on.
+
+These tests run the real ``zeroplay train`` command as a user does (a subprocess with the
+user's environment, nothing set by the test harness) and read every listening socket of
+its whole process tree from Linux's ``/proc``.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-import ray
 
-from cluster.train import connect
+from cluster.train import LOOPBACK_VARIABLE
+from training_helpers import TINY_RUN, metrics_records
+from zeroplay_command import start_zeroplay, zeroplay_env
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
-
-
-@ray.remote
-class _Probe:
-    def pid(self) -> int:
-        return os.getpid()
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc"),
+    pytest.mark.slow,
+]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -51,13 +57,16 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def _listening() -> dict[str, str]:
-    """inode -> local address of every listening TCP socket on the machine."""
+    """inode -> local address of every listening TCP socket (and bound UDP socket) on the machine."""
     out = {}
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
-        for line in Path(table).read_text().splitlines()[1:]:
+    for table in ("tcp", "tcp6", "udp", "udp6"):
+        path = Path("/proc/net") / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
             fields = line.split()
             local, state, inode = fields[1], fields[3], fields[9]
-            if state != "0A":  # LISTEN
+            if table.startswith("tcp") and state != "0A":  # LISTEN
                 continue
             raw = bytes.fromhex(local.split(":")[0])
             # /proc prints each 32-bit word in host (little-endian) order.
@@ -66,22 +75,69 @@ def _listening() -> dict[str, str]:
     return out
 
 
-def test_embedded_ray_listens_on_loopback_only() -> None:
-    assert connect(None, num_cpus=1)
+def _tree_addresses(pid: int) -> list[str]:
+    listening = _listening()
+    return [listening[i] for p in _descendants(pid) for i in _socket_inodes(p) if i in listening]
+
+
+def _assert_loopback(addresses: list[str]) -> None:
+    assert len(addresses) >= 3, addresses  # GCS, raylet, workers at least
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        assert address.is_loopback, f"a process of the run listens on {text}: {sorted(set(addresses))}"
+
+
+def _stop(process: subprocess.Popen) -> None:
     try:
-        ray.get(_Probe.remote().pid.remote())  # a worker process with its own server is up
-        listening = _listening()
-        ours = []
-        for pid in _descendants(os.getpid()):
-            ours += [listening[i] for i in _socket_inodes(pid) if i in listening]
-        assert len(ours) >= 3, ours  # GCS, raylet, workers at least
-        for text in ours:
-            address = ipaddress.ip_address(text)
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-                address = address.ipv4_mapped
-            assert address.is_loopback, f"a Ray process of the embedded instance listens on {text}"
-        token_file = os.path.expanduser("~/.ray/auth_token")
-        assert os.environ.get("RAY_AUTH_MODE", "token") == "token"
-        assert os.environ.get("RAY_AUTH_TOKEN") or os.path.isfile(token_file), "token authentication is off"
+        os.killpg(process.pid, signal.SIGKILL)  # the command and the Ray instance it started
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("inherited", [None, "1"], ids=["clean-environment", "inherited-cluster-setting"])
+def test_zeroplay_train_listens_on_loopback_only(tmp_path: Path, inherited: str | None) -> None:
+    run_dir = tmp_path / "run"
+    extra = {LOOPBACK_VARIABLE: inherited} if inherited is not None else {}
+    args = ["train", "--game", "tictactoe", "--minutes", "2", "--run-dir", str(run_dir)]
+    args += [x for item in TINY_RUN for x in ("--set", item)]
+    process = start_zeroplay(*args, env=extra, drop=[LOOPBACK_VARIABLE],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not metrics_records(run_dir):  # the run is up: actors have played and reported
+            assert process.poll() is None, f"zeroplay train exited: {process.stderr.read()[-2000:]}"
+            assert time.monotonic() < deadline, "no metrics record within 120 s"
+            time.sleep(0.5)
+        addresses = _tree_addresses(process.pid)
+        # Ray 2.60 turns token authentication on for a new local instance and keeps the token here.
+        assert Path("~/.ray/auth_token").expanduser().is_file(), "token authentication is off"
     finally:
-        ray.shutdown()
+        _stop(process)
+    _assert_loopback(addresses)
+
+
+def test_connect_from_python_listens_on_loopback_only_even_after_ray_was_imported() -> None:
+    """A script that imports Ray first, then starts zeroplay's embedded instance."""
+    script = (
+        "import ray, sys, time\n"
+        "from cluster.train import connect\n"
+        "assert connect(None, 1)\n"
+        "@ray.remote\n"
+        "def pid(): import os; return os.getpid()\n"
+        "ray.get(pid.remote())\n"
+        "print('up', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], env=zeroplay_env(drop=[LOOPBACK_VARIABLE]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = process.stdout.readline()
+        assert line.strip() == "up", process.stderr.read()[-2000:]
+        addresses = _tree_addresses(process.pid)
+    finally:
+        _stop(process)
+    _assert_loopback(addresses)
+

@@ -14,13 +14,7 @@ from training_helpers import TINY_RUN, metrics_records, running, training_steps,
 from cluster.train import RunDirError, run_training
 from learner import load_checkpoint, load_network
 
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(address="local", num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 
 def tiny_config(steps: int):
