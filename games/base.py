@@ -23,13 +23,14 @@ Conventions every game follows:
 
 from __future__ import annotations
 
+from games.errors import ZeroplayError
 import abc
 from typing import Any, Sequence
 
 import numpy as np
 
 
-class GameError(ValueError):
+class GameError(ZeroplayError, ValueError):
     """Base class of every error raised by the rules layer."""
 
 
@@ -70,6 +71,12 @@ class Game(abc.ABC):
     num_actions: int
     observation_shape: tuple[int, int, int]
     num_symmetries: int = 1
+    #: What the two players are called (player 0 first), e.g. ``("Black", "White")``.
+    player_names: tuple[str, str] = ("first player", "second player")
+    #: How a move is typed, for help texts, e.g. ``"D4, pass"``.
+    notation_hint: str = "a move in the game's notation"
+    #: The record format of :mod:`games.records`: ``"sgf"``, ``"pgn"`` or ``"moves"`` (a move list).
+    record_format: str = "moves"
 
     @abc.abstractmethod
     def initial_state(self) -> "State":
@@ -175,6 +182,15 @@ class State(abc.ABC):
         Legality is checked by ``apply``, not here, except where the notation itself
         depends on the position (chess SAN).
         """
+
+    def move_text(self, action: int) -> str:
+        """``action`` as people read it in this position (chess: SAN such as ``Nf3``; else the notation)."""
+        return self.action_to_text(action)
+
+    def end_description(self) -> str:
+        """Why a finished game ended, in words (e.g. ``"checkmate"``, ``"B+3.5 (Black 41, ...)"``)."""
+        self._require_terminal()
+        return "draw" if self.returns()[0] == 0 else f"{self.game.player_names[0 if self.returns()[0] > 0 else 1]} wins"
 
     def apply_text(self, text: str) -> "State":
         """Parse and apply one move in the game's notation (checked)."""

@@ -177,6 +177,9 @@ class Chess(Game):
     name = "chess"
     num_actions = NUM_ACTIONS
     num_symmetries = 1
+    player_names = ("White", "Black")
+    notation_hint = "e2e4 or Nf3"
+    record_format = "pgn"
 
     def __init__(self, fen: str | None = None, history: int = 8, max_plies: int = 512) -> None:
         if isinstance(history, bool) or not isinstance(history, int) or history < 1:
@@ -449,6 +452,13 @@ class ChessState(State):
             NotationError: the action is out of range or names no move on the board.
         """
         return self.move(action).uci()
+
+    def move_text(self, action: int) -> str:
+        return self.san(action)
+
+    def end_description(self) -> str:
+        self._require_terminal()
+        return str(self.termination())
 
     def san(self, action: int) -> str:
         """SAN of a legal ``action`` here (``Nf3``, ``O-O``, ``e8=Q+``).

@@ -66,6 +66,8 @@ class ConnectFour(Game):
     num_actions = WIDTH
     observation_shape = (3, HEIGHT, WIDTH)
     num_symmetries = 2
+    player_names = ("X", "O")
+    notation_hint = "a column 1-7, e.g. 4"
 
     def initial_state(self) -> "ConnectFourState":
         return ConnectFourState(self, (0, 0), 0, 0, None)
@@ -130,6 +132,10 @@ class ConnectFourState(State):
 
     def is_terminal(self) -> bool:
         return self._winner is not None
+
+    def end_description(self) -> str:
+        self._require_terminal()
+        return "board full" if self._winner == -1 else "line completed"
 
     def returns(self) -> tuple[float, float]:
         self._require_terminal()

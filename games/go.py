@@ -181,6 +181,9 @@ class Go(Game):
 
     name = "go"
     num_symmetries = 8
+    player_names = ("Black", "White")
+    notation_hint = "a vertex such as D4, or pass"
+    record_format = "sgf"
 
     def __init__(
         self,
@@ -225,6 +228,13 @@ class Go(Game):
             "max_moves": self.max_moves,
             "history": self.history,
         }
+
+    def gtp_rules(self) -> "Go":
+        """These rules as GTP engines such as GNU Go enforce them: simple ko.
+
+        Under positional superko the two sides could disagree on which moves are legal.
+        """
+        return self if self.ko == "simple" else Go(**{**self.options(), "ko": "simple"})
 
     def initial_state(self) -> "GoState":
         if self._initial is None:
@@ -744,6 +754,11 @@ class GoState(State):
         """Black's area minus White's area minus komi (positive: Black is ahead). Any time."""
         black, white = self.area()
         return black - white - self.game.komi
+
+    def end_description(self) -> str:
+        black, white = self.area()
+        return (f"{self.result()} (Black {black}, White {white} + komi {self.game.komi:g}; "
+                "Tromp-Taylor area scoring)")
 
     def result(self) -> str:
         """SGF-style result of the position scored as it stands: ``"B+3.5"``, ``"W+0.5"``, ``"0"``."""

@@ -50,6 +50,8 @@ class TicTacToe(Game):
     num_actions = 9
     observation_shape = (3, 3, 3)
     num_symmetries = 8
+    player_names = ("X", "O")
+    notation_hint = "a cell a1..c3, e.g. b2"
 
     def initial_state(self) -> "TicTacToeState":
         return TicTacToeState(self, 0, 0, 0)
@@ -107,6 +109,10 @@ class TicTacToeState(State):
 
     def is_terminal(self) -> bool:
         return self._winner is not None
+
+    def end_description(self) -> str:
+        self._require_terminal()
+        return "board full" if self._winner == -1 else "line completed"
 
     def returns(self) -> tuple[float, float]:
         self._require_terminal()

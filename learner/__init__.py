@@ -2,7 +2,7 @@
 
 Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 
-* :mod:`learner.network`: :class:`NetworkConfig`, :func:`default_network_config`, :class:`PolicyValueNet`
+* :mod:`learner.network`: :class:`NetworkConfig`, :class:`PolicyValueNet`
 * :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`
 * :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`Batch`
 * :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`
@@ -24,7 +24,7 @@ from learner.checkpoint import (
 )
 from learner.inference import TorchEvaluator, network_throughput, set_torch_threads
 from learner.loss import LossTerms, compute_loss
-from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet, default_network_config
+from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet
 from learner.replay import Batch, ReplayBuffer
 from learner.train import Learner, TrainConfig, learning_rate_at
 
@@ -41,7 +41,6 @@ __all__ = [
     "TorchEvaluator",
     "TrainConfig",
     "compute_loss",
-    "default_network_config",
     "latest_checkpoint",
     "learning_rate_at",
     "list_checkpoints",

@@ -29,6 +29,7 @@ directory fsynced. The metadata file is written last, so a checkpoint is visible
 
 from __future__ import annotations
 
+from games.errors import ZeroplayError
 import dataclasses
 import hashlib
 import io
@@ -64,7 +65,7 @@ _REQUIRED = {
 }
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ZeroplayError, ValueError):
     """A checkpoint that is missing, truncated, corrupt or not in our format; the message names the file."""
 
 

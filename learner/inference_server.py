@@ -15,6 +15,7 @@ weights with :meth:`InferenceServer.load_weights` and asks again).
 
 from __future__ import annotations
 
+from games.errors import ZeroplayError
 import asyncio
 import collections
 import concurrent.futures
@@ -29,7 +30,7 @@ from learner.inference import TorchEvaluator
 from learner.network import NetworkConfig, PolicyValueNet
 
 
-class WeightsVersionError(LookupError):
+class WeightsVersionError(ZeroplayError, LookupError):
     """A request for a weights version the inference server does not hold."""
 
 

@@ -82,42 +82,6 @@ class NetworkConfig:
         return cls(**dict(data))
 
 
-def default_network_config(game: Game | str, **overrides: Any) -> NetworkConfig:
-    """Small default sizes per game, chosen to be trainable on a 2-core CPU.
-
-    ==========  ======  ========  =====================================
-    game        blocks  channels  notes
-    ==========  ======  ========  =====================================
-    tictactoe   2       32        value_hidden 32 (~39k parameters)
-    connect4    4       64        value_hidden 64 (~0.3M parameters)
-    go (<= 9)   4       48        value_hidden 64 (~0.2M parameters)
-    go (> 9)    8       96        only sensible with a GPU
-    chess       6       64        policy_channels 8 (A is large)
-    other       4       64
-    ==========  ======  ========  =====================================
-
-    Raw inference throughput measured on one CPU thread at batch 64 (float32):
-    tic-tac-toe ~56k positions/s, Connect Four 4x64 ~4.6k/s (5x64 would be ~3.8k/s),
-    Go 9x9 4x48 ~3.5k/s (6x64 ~1.4k/s), chess 6x64 ~1.8k/s. Connect Four and Go were
-    trimmed from 5x64 / 6x64 so that a 2-core machine keeps self-play and the
-    learner both busy; raise them on a GPU. ``overrides`` replace individual fields.
-    """
-    name = game if isinstance(game, str) else game.name
-    if name == "tictactoe":
-        base = dict(blocks=2, channels=32, value_hidden=32)
-    elif name == "connect4":
-        base = dict(blocks=4, channels=64, value_hidden=64)
-    elif name == "go":
-        size = 9 if isinstance(game, str) else int(game.options().get("size", game.observation_shape[-1]))
-        base = dict(blocks=4, channels=48, value_hidden=64) if size <= 9 else dict(blocks=8, channels=96, value_hidden=128)
-    elif name == "chess":
-        base = dict(blocks=6, channels=64, policy_channels=8, value_hidden=64)
-    else:
-        base = dict(blocks=4, channels=64, value_hidden=64)
-    base.update(overrides)
-    return NetworkConfig(**base)
-
-
 class ResidualBlock(nn.Module):
     """conv3x3-BN-ReLU-conv3x3-BN, plus the skip connection, then ReLU."""
 
@@ -145,12 +109,13 @@ class PolicyValueNet(nn.Module):
 
     Args:
         game: the game whose ``observation_shape`` and ``num_actions`` size the net.
-        config: the network size; :func:`default_network_config` when omitted.
+        config: the network size; ``NetworkConfig()`` (2 blocks of 32 channels) when omitted
+            (the per-game sizes of a run are presets of ``cluster.config``).
     """
 
     def __init__(self, game: Game, config: NetworkConfig | None = None) -> None:
         super().__init__()
-        self.config = config if config is not None else default_network_config(game)
+        self.config = config if config is not None else NetworkConfig()
         self.observation_shape = tuple(int(d) for d in game.observation_shape)
         self.num_actions = int(game.num_actions)
         c_in, h, w = self.observation_shape
@@ -215,6 +180,5 @@ __all__ = [
     "NetworkConfig",
     "PolicyValueNet",
     "ResidualBlock",
-    "default_network_config",
     "mask_logits",
 ]

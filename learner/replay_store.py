@@ -18,6 +18,7 @@ there with a warning naming the file and offset, and every other segment loads.
 
 from __future__ import annotations
 
+from games.errors import ZeroplayError
 import json
 import logging
 import os
@@ -44,7 +45,7 @@ _NAME = re.compile(r"^segment-(\d{6,})\.zpseg$")
 STATE_FILE = "replay-state.json"
 
 
-class ReplayStoreError(ValueError):
+class ReplayStoreError(ZeroplayError, ValueError):
     """A replay directory that cannot be used (e.g. not writable); the message names it."""
 
 
@@ -175,8 +176,9 @@ class ReplayService:
         value_q_weight: weight of the search's root value in value targets (see
             ``selfplay.trajectory.training_arrays``).
         sample_games_every: write every n-th accepted game as a record (SGF, PGN, move list)
-            next to the replay directory, in ``games/`` (0: none).
+            to ``games_directory`` (0: none).
         sample_games_keep: how many of those records to keep.
+        games_directory: where sampled records go (the run's ``games/``); None: nowhere.
     """
 
     def __init__(
@@ -192,15 +194,15 @@ class ReplayService:
         value_q_weight: float = 0.0,
         sample_games_every: int = 0,
         sample_games_keep: int = 50,
+        games_directory: str | os.PathLike[str] | None = None,
     ) -> None:
         self.game = game
         self.value_q_weight = float(value_q_weight)
         self.sampler = None
-        if directory is not None and sample_games_every > 0:
+        if games_directory is not None and sample_games_every > 0:
             from selfplay.records import GameSampler
 
-            self.sampler = GameSampler(Path(directory).parent / "games", every=sample_games_every,
-                                       keep=sample_games_keep)
+            self.sampler = GameSampler(games_directory, every=sample_games_every, keep=sample_games_keep)
         self.buffer = ReplayBuffer(
             game, capacity, max_samples_per_position, seed, min_positions=min_positions
         )

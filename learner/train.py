@@ -31,7 +31,7 @@ import torch
 
 from games.base import Game
 from learner.loss import compute_loss
-from learner.network import NetworkConfig, PolicyValueNet, default_network_config
+from learner.network import NetworkConfig, PolicyValueNet
 
 STATE_FORMAT = "zeroplay-learner-state"
 STATE_VERSION = 1
@@ -199,7 +199,7 @@ class Learner:
 
     Args:
         game: the game.
-        network_config: network size (default: :func:`default_network_config`).
+        network_config: network size (default: ``NetworkConfig()``).
         train_config: hyper-parameters (default: ``TrainConfig()``).
 
     Attributes:
@@ -215,7 +215,7 @@ class Learner:
         train_config: TrainConfig | None = None,
     ) -> None:
         self.game = game
-        self.network_config = network_config if network_config is not None else default_network_config(game)
+        self.network_config = network_config if network_config is not None else NetworkConfig()
         self.config = train_config if train_config is not None else TrainConfig()
         self.device = resolve_device(self.config.device)
         # Deterministic initialisation without disturbing the caller's global RNG.

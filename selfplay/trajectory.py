@@ -22,6 +22,7 @@ game is replayed through the rules with checked moves.
 
 from __future__ import annotations
 
+from games.errors import ZeroplayError
 import dataclasses
 import math
 from typing import Any, Callable, Optional
@@ -54,7 +55,7 @@ _KEYS = frozenset(
 )
 
 
-class TrajectoryError(ValueError):
+class TrajectoryError(ZeroplayError, ValueError):
     """A trajectory (usually bytes from elsewhere) that is malformed or inconsistent with the rules."""
 
 

@@ -47,7 +47,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., P
 @pytest.fixture(scope="session")
 def tiny_engine() -> Callable[..., Any]:
     """``tiny_engine(game, sims=4, seconds=None) -> Engine`` over a tiny freshly initialised network."""
-    from cluster.engine import Engine, EngineConfig
+    from cluster.engines.engine import Engine, EngineConfig
     from learner.inference import TorchEvaluator
 
     def make(game: Game | str, sims: int | None = 4, seconds: float | None = None, **options: Any) -> Engine:
@@ -64,7 +64,7 @@ def _ray_session() -> Any:
     """One embedded Ray instance (2 CPUs) for every test that needs one, started by the product's own path."""
     import ray
 
-    from cluster.train import start_local_ray
+    from cluster.runtime.driver import start_local_ray
 
     yield lambda: ray.is_initialized() or start_local_ray(num_cpus=2)
     if ray.is_initialized():

@@ -5,19 +5,19 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 
 import pytest
 
 import games
-from cluster.analyze import Analyzer, merge_game, parse_game_spec
-from cluster.cli import CliError
-from cluster.engine import EngineError
-from cluster.gtp import LineProcess
+from cluster.cli.common import CliError, parse_game_spec
+from cluster.engines.analyze import Analyzer
+from cluster.engines.loading import merge_game
+from cluster.engines.engine import EngineError
+from cluster.external.transport import LineProcess
+from zeroplay_command import zeroplay_argv
 
-# The zeroplay command as the console script runs it (``python -m cluster.cli`` would load
-# cluster.cli twice, as __main__ and as cluster.cli, so its CliError would not be caught).
-ZEROPLAY = [sys.executable, "-c", "import sys; from cluster.cli import main; sys.exit(main(sys.argv[1:]))"]
+# The zeroplay command as the console script runs it (``python -m cluster.cli.common`` would load
+# cluster.cli.common twice, as __main__ and as cluster.cli.common, so its CliError would not be caught).
 
 
 def ask(analyzer: Analyzer, request: object) -> dict:
@@ -129,7 +129,7 @@ def test_game_spec_parsing() -> None:
 def test_cli_answers_each_line_as_it_comes(tiny_checkpoint) -> None:
     """The real command: one flushed answer per request (read before the next is sent), EOF exits 0."""
     run_dir = tiny_checkpoint("tictactoe")
-    proc = LineProcess([*ZEROPLAY, "analyze", str(run_dir), "--sims", "8"], name="analyze")
+    proc = LineProcess(zeroplay_argv("analyze", str(run_dir), "--sims", "8"), name="analyze")
     try:
         proc.send(json.dumps({"id": 1, "moves": ["b2"], "game": "tictactoe"}))
         first = json.loads(proc.readline(60))
@@ -147,13 +147,13 @@ def test_cli_answers_each_line_as_it_comes(tiny_checkpoint) -> None:
 
 def test_cli_fresh_network_and_usage_errors() -> None:
     done = subprocess.run(
-        [*ZEROPLAY, "analyze", "--game", "tictactoe", "--sims", "0"],
+        zeroplay_argv("analyze", "--game", "tictactoe", "--sims", "0"),
         input='{"id": 1}\n', capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["id"] == 1 and len(answer["policy"]) == 9 and "visits" not in answer
     missing = subprocess.run(
-        [*ZEROPLAY, "analyze"], capture_output=True, text=True, timeout=60,
+        zeroplay_argv("analyze"), capture_output=True, text=True, timeout=60,
     )
     assert missing.returncode == 2 and "--game" in missing.stderr

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import ray
 
-from cluster.bench_cluster import ClusterBenchError, ClusterBenchSettings, render, run_cluster_bench
-from cluster.bench_inference import InferenceBenchError, InferenceBenchSettings, run_inference_bench
-from cluster.bench_inference import render as render_inference
+from cluster.bench.cluster import ClusterBenchError, ClusterBenchSettings, run_cluster_bench
+from cluster.bench.inference import InferenceBenchError, InferenceBenchSettings, run_inference_bench
+from cluster.cli.bench import render_cluster as render
+from cluster.cli.bench import render_inference
 
 TINY = (
     "network.blocks=1",

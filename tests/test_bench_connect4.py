@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import games
-from cluster import bench_connect4 as bc
-from cluster.cli import main
+from cluster.bench import connect4 as bc
+from cluster.cli.main import main
 
 
 def data_dir() -> Path:
@@ -97,7 +97,7 @@ def test_network_figures_are_well_formed(tmp_path: Path, capsys: pytest.CaptureF
             assert 0.0 <= fig["mistake_rate"] <= 1.0 and fig["mistake_rate"] == pytest.approx(fig["mistakes"] / 30)
         assert entry["search"]["sims"] == 8
     # the raw policy is the prior's argmax over legal moves, batched or not
-    from cluster.engine import Engine, EngineConfig
+    from cluster.engines.engine import Engine, EngineConfig
 
     engine = Engine.load(ckpt, EngineConfig(sims=1))
     positions = bc.load_positions(path / "pons_end_easy.tsv", 12)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.config import ConfigError, dump_toml, from_mapping, resolve
+from cluster.config.run import ConfigError, dump_toml, from_mapping, resolve
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -75,7 +75,7 @@ def test_selfplay_inference_mode_and_device_are_checked() -> None:
 
 
 def test_a_run_that_cannot_fit_the_embedded_ray_is_refused_naming_what_it_reserves(caplog) -> None:
-    from cluster.train import check_capacity
+    from cluster.runtime.ray_setup import check_capacity
 
     two_cpus = {"CPU": 2.0}
     check_capacity(resolve("tictactoe"), two_cpus, embedded=True)  # the defaults: learner + 1 actor
@@ -89,6 +89,19 @@ def test_a_run_that_cannot_fit_the_embedded_ray_is_refused_naming_what_it_reserv
     with pytest.raises(ConfigError, match=r"reserves 1 GPUs \(1 for run.learner_num_gpus\) but the Ray instance has 0"):
         check_capacity(resolve("tictactoe", assignments=["run.learner_num_gpus=1"]), two_cpus, embedded=True)
     # On a cluster more nodes may join: a warning, and the run goes on.
-    with caplog.at_level("WARNING", logger="cluster.train"):
+    with caplog.at_level("WARNING", logger="cluster.runtime.driver"):
         check_capacity(shared, two_cpus, embedded=False)
     assert "wait for nodes to join" in caplog.text
+
+
+def test_presets_give_each_game_its_network_and_a_general_fallback() -> None:
+    import games
+    from cluster.config.presets import network_config
+    from learner.network import NetworkConfig
+
+    assert network_config(games.make("tictactoe")) == NetworkConfig(blocks=2, channels=32, value_hidden=32)
+    assert network_config(games.make("go", size=9)).channels == 48
+    assert network_config(games.make("go", size=13)).channels == 96
+    assert network_config(games.make("chess")).policy_channels == 8
+    assert network_config(games.make("tictactoe"), blocks=1).blocks == 1
+    assert resolve("connect4").network == network_config(games.make("connect4"))

@@ -1,4 +1,4 @@
-"""Elo and SPRT arithmetic (cluster.elo) against values written out by hand."""
+"""Elo and SPRT arithmetic (cluster.arena.elo) against values written out by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cluster.elo import (
+from cluster.arena.elo import (
     EloError,
     SprtConfig,
     elo_estimate,

@@ -11,16 +11,10 @@ import pytest
 import torch
 
 import games
-from cluster.evaluator import (
-    Evaluator,
-    EvaluatorConfig,
-    EvaluatorError,
-    EvaluatorWarning,
-    bradley_terry,
-    default_anchors,
-    metric_key,
-    read_ladder,
-)
+from cluster.arena.elo import EloError, bradley_terry
+from cluster.arena.evaluator import Evaluator, EvaluatorConfig, EvaluatorError, EvaluatorWarning, metric_key
+from cluster.arena.ladder import read_ladder
+from cluster.config.presets import preset
 from learner import NetworkConfig, PolicyValueNet, save_checkpoint
 
 GAME = games.from_spec({"name": "tictactoe"})
@@ -49,7 +43,7 @@ def test_bradley_terry_hand_made_results() -> None:
     # All wins: finite with virtual draws, and the anchor stays at 0.
     lopsided = bradley_terry([("A", "random", 10, 0, 0)], prior_draws=1.0)
     assert lopsided["random"] == 0.0 and 400 < lopsided["A"] < 700
-    with pytest.raises(EvaluatorError, match="wins"):
+    with pytest.raises(EloError, match="wins"):
         bradley_terry([("A", "B", -1, 0, 0)])
 
 
@@ -58,8 +52,8 @@ def test_config_validation_and_defaults() -> None:
         EvaluatorConfig(games_per_pairing=3)
     with pytest.raises(EvaluatorError, match="sims"):
         EvaluatorConfig(sims=0)
-    assert default_anchors({"name": "tictactoe"}) == ("random", "mcts-rollouts:64")
-    assert default_anchors({"name": "chess"}) == ("random",)
+    assert preset(games.make("tictactoe")).anchors == ("random", "mcts-rollouts:64")
+    assert preset(games.make("chess")).anchors == ("random",)
     assert metric_key("gtp:/usr/games/gnugo --mode gtp --level 1") == "gnugo"
     assert metric_key("mcts-rollouts:64") == "mcts_rollouts_64"
 
@@ -137,7 +131,7 @@ def test_every_checkpoints_and_unstartable_anchor(tmp_path) -> None:
 
 
 def test_evaluate_command(tmp_path, capsys) -> None:
-    from cluster.cli import main
+    from cluster.cli.main import main
 
     add_checkpoint(tmp_path, 0)
     argv = ["evaluate", str(tmp_path), "--games", "2", "--sims", "2", "--anchor", "random", "--json"]

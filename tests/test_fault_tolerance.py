@@ -10,16 +10,17 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import ray
 
-from cluster.config import resolve
+from cluster.config.run import resolve
 from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
-from cluster.train import Trainer, prepare_run_dir
+from cluster.runtime.driver import Trainer
+from cluster.runtime.rundir import prepare_run_dir
 from learner.replay_store import ReplayService
+from zeroplay_command import run_zeroplay, start_zeroplay
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
@@ -80,12 +81,9 @@ def _served(trainer: Trainer) -> int:
 
 def test_driver_killed_then_resumed(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    args = [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
-            "--game", "tictactoe", "--run-dir", str(run_dir), "--minutes", "3"] + [
+    args = ["train", "--game", "tictactoe", "--run-dir", str(run_dir), "--minutes", "3"] + [
         x for item in TINY_RUN for x in ("--set", item)]
-    env = {**os.environ, "RAY_ADDRESS": ""}
-    driver = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                              start_new_session=True)
+    driver = start_zeroplay(*args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(list((run_dir / "checkpoints").glob("ckpt-*.json"))) >= 2, 120, "two checkpoints")
     finally:
@@ -95,11 +93,8 @@ def test_driver_killed_then_resumed(tmp_path: Path) -> None:
 
     checkpoint_step = load_checkpoint(latest_checkpoint(run_dir)).step
     games_before = stored_games(run_dir)
-    resumed = subprocess.run(
-        [sys.executable, "-c", "from cluster.cli import main; raise SystemExit(main())", "train",
-         "--resume", str(run_dir), "--steps", str(checkpoint_step + 30), "--json"],
-        capture_output=True, text=True, env=env, timeout=240,
-    )
+    resumed = run_zeroplay("train", "--resume", str(run_dir), "--steps", str(checkpoint_step + 30), "--json",
+                           timeout=240)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert summary["step"] >= checkpoint_step + 30

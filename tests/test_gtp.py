@@ -11,11 +11,13 @@ import time
 import pytest
 
 import games
-from cluster.engine import Engine
-from cluster.gtp import GtpClient, GtpEngine, GtpError, ProcessError
+from cluster.engines.engine import Engine
+from cluster.engines.gtp import GtpEngine
+from cluster.external.gtp import GtpClient, GtpError
+from cluster.external.transport import ProcessError
+from zeroplay_command import zeroplay_argv
 from games.go import Go
 
-ZEROPLAY = [sys.executable, "-c", "import sys; from cluster.cli import main; sys.exit(main(sys.argv[1:]))"]
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if os.access("/usr/games/gnugo", os.X_OK) else None)
 
 
@@ -147,7 +149,7 @@ def test_boardsize_with_a_fresh_network_per_size(tiny_engine) -> None:
 
 
 def zeroplay_gtp(run_dir: object, *extra: str) -> GtpClient:
-    return GtpClient([*ZEROPLAY, "gtp", str(run_dir), *extra], name="zeroplay gtp")
+    return GtpClient(zeroplay_argv("gtp", str(run_dir), *extra), name="zeroplay gtp")
 
 
 def test_cli_stdout_is_protocol_only(tiny_checkpoint) -> None:

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 
 import games
-from cluster.cli import main
-from cluster.elo import SprtConfig
-from cluster.engine import EngineConfig
-from cluster.match import (
+from cluster.cli.common import parse_game_spec
+from cluster.cli.main import main
+from games.records import read_move_list
+from cluster.arena.elo import SprtConfig
+from cluster.engines.engine import EngineConfig
+from cluster.arena.match import (
     MatchConfig,
     MatchError,
-    parse_game_spec,
     play_game,
-    read_move_list,
     resolve_game,
     run_match,
 )
-from cluster.players import (
+from cluster.arena.players import (
     EnginePlayer,
     ExternalEngineError,
     PlayerError,
@@ -158,7 +158,7 @@ def test_bad_specs_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(MatchError, match="--game"):
         resolve_game("random", "mcts-rollouts:5", None)
     with pytest.raises(MatchError, match="nosuchgame"):
-        parse_game_spec("nosuchgame")
+        resolve_game("random", "random", {"name": "nosuchgame"})
     assert main(["match", "random", "bogus-player", "--game", "tictactoe"]) == 2
     assert "bogus-player" in capsys.readouterr().err
     assert main(["match", str(ckpt), "random", "--game", "tictactoe"]) == 2
@@ -166,14 +166,14 @@ def test_bad_specs_are_clear_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_game_specs_and_gtp_defaults(tmp_path: Path) -> None:
-    assert parse_game_spec("go:size=7,komi=5.5,ko=simple") == games.make("go", size=7, komi=5.5, ko="simple")
-    assert parse_game_spec("chess:max_plies=40") == games.make("chess", max_plies=40)
+    spec = parse_game_spec("go:size=7,komi=5.5,ko=simple")
+    assert resolve_game("random", "random", spec) == games.make("go", size=7, komi=5.5, ko="simple")
+    assert resolve_game("random", "random", parse_game_spec("chess:max_plies=40")) == games.make("chess", max_plies=40)
     ckpt = tiny_checkpoint(tmp_path, games.make("go", size=9), "go")
-    game = resolve_game(str(ckpt), "gtp:gnugo --mode gtp", None)
-    assert game.ko == "simple" and game.size == 9  # type: ignore[attr-defined]
-    assert resolve_game(str(ckpt), "random", None).ko == "positional"  # type: ignore[attr-defined]
-    assert resolve_game("random", "gtp:gnugo", "go:size=7").ko == "simple"  # type: ignore[attr-defined]
-    assert resolve_game("random", "gtp:gnugo", "go:size=7,ko=positional").ko == "positional"  # type: ignore[attr-defined]
+    assert resolve_game(str(ckpt), "gtp:gnugo --mode gtp", None) == games.make("go", size=9, ko="simple")
+    assert resolve_game(str(ckpt), "random", None) == games.make("go", size=9, ko="positional")
+    assert resolve_game("random", "gtp:gnugo", parse_game_spec("go:size=7")) == games.make("go", size=7, ko="simple")
+    assert resolve_game("random", "gtp:gnugo", parse_game_spec("go:size=7,ko=positional")) == games.make("go", size=7)
 
 
 FAKE_GTP = r'''

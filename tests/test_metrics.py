@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.metrics import TAGS, MetricsSink, plain_line, read_metrics
+from cluster.observe.metrics import TAGS, MetricsSink, plain_line, read_metrics
 
 
 def record(step: int, **extra: object) -> dict:

@@ -9,8 +9,9 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from cluster.config import resolve
-from cluster.train import Trainer, prepare_run_dir
+from cluster.config.run import resolve
+from cluster.runtime.driver import Trainer
+from cluster.runtime.rundir import prepare_run_dir
 from training_helpers import TINY_RUN, running, wait_for
 
 # Smaller still (several simulated nodes share two cores), and actors follow the cluster.

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import games
-from cluster.play import PlaySession
+from cluster.engines.play import PlaySession
+from games.records import read_records
+from zeroplay_command import zeroplay_argv
 from games.pgn import read_pgn
 from games.sgf import read_sgf
 
-ZEROPLAY = [sys.executable, "-c", "import sys; from cluster.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
 @pytest.fixture()
@@ -35,9 +35,9 @@ def test_full_tictactoe_game_then_save(ttt: PlaySession, tmp_path: Path) -> None
     assert "the game is over" in ttt.handle("a1")
     saved = tmp_path / "game.txt"
     assert "saved" in ttt.handle(f"save {saved}")
-    lines = saved.read_text().split()
-    assert len(lines) == len(ttt.actions)
-    assert games.make("tictactoe").initial_state().apply_all(lines).is_terminal()
+    (record,) = read_records(saved.read_text(), "moves")
+    assert list(record.actions) == ttt.actions and record.players[1] == ttt.engine.name
+    assert record.final_state().is_terminal()
 
 
 def test_bad_inputs_reprompt_without_changing_the_game(ttt: PlaySession) -> None:
@@ -133,7 +133,7 @@ def test_chess_san_and_pgn(tiny_engine, tmp_path: Path) -> None:
 
 def test_cli_plays_a_fresh_network() -> None:
     done = subprocess.run(
-        [*ZEROPLAY, "play", "--game", "tictactoe", "--sims", "2", "--second"],
+        zeroplay_argv("play", "--game", "tictactoe", "--sims", "2", "--second"),
         input="b2\nnonsense\nquit\n", capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr

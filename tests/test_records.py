@@ -11,7 +11,8 @@ import pytest
 import games
 from games.pgn import read_pgn
 from games.sgf import read_sgf
-from selfplay.records import GameSampler, RecordsError, read_move_list, record_text
+from games.records import read_move_list
+from selfplay.records import GameSampler, RecordsError, record_text
 from selfplay.trajectory import Trajectory
 
 
@@ -45,7 +46,7 @@ def test_move_list_round_trip(name: str, seed: int) -> None:
     ext, text = record_text(traj)
     assert ext == "txt"
     header, moves = read_move_list(text)
-    assert header["weights_version"] == "3"
+    assert header["WeightsVersion"] == "3"
     assert header["result"] in ("1-0", "0-1", "1/2-1/2")
     game = games.from_spec(json.loads(header["game"]))
     assert len(text.strip().splitlines()) == len(moves) + len(

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from cluster.cli import main  # noqa: E402
-from cluster.report import PNG_SIGNATURE, ReportError, make_report  # noqa: E402
+from cluster.cli.main import main  # noqa: E402
+from cluster.observe.report import PNG_SIGNATURE, ReportError, make_report  # noqa: E402
 
 
 def write_metrics(run_dir, n: int = 6) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.train import LOOPBACK_VARIABLE
+from cluster.runtime.ray_setup import LOOPBACK_VARIABLE
 from training_helpers import TINY_RUN, metrics_records
 from zeroplay_command import start_zeroplay, zeroplay_env
 
@@ -123,7 +123,7 @@ def test_connect_from_python_listens_on_loopback_only_even_after_ray_was_importe
     """A script that imports Ray first, then starts zeroplay's embedded instance."""
     script = (
         "import ray, sys, time\n"
-        "from cluster.train import connect\n"
+        "from cluster.runtime.ray_setup import connect\n"
         "assert connect(None, 1)\n"
         "@ray.remote\n"
         "def pid(): import os; return os.getpid()\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cluster.cli import main
-from cluster.config import dump_toml, resolve
-from cluster.status import StatusError, render, run_status
+from cluster.cli.main import main
+from cluster.config.run import dump_toml, resolve
+from cluster.observe.status import StatusError, render, run_status
 
 
 def make_run(run_dir: Path, *, metrics_age: float | None = 1.0, step: int = 40) -> Path:

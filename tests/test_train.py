@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-import ray
 
-from cluster.config import resolve
+from cluster.config.run import resolve
 from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
-from cluster.train import RunDirError, run_training
+from cluster.runtime.driver import run_training
+from cluster.runtime.rundir import RunDirError
 from learner import load_checkpoint, load_network
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
@@ -54,7 +54,8 @@ def test_resume_of_a_directory_without_a_run_is_refused(tmp_path: Path) -> None:
 
 
 def test_checkpoints_are_rated_on_a_ladder_during_training(tmp_path: Path) -> None:
-    from cluster.train import Trainer, prepare_run_dir
+    from cluster.runtime.driver import Trainer
+    from cluster.runtime.rundir import prepare_run_dir
 
     run_dir = tmp_path / "run"
     evaluate = ["evaluate.games_per_pairing=2", "evaluate.sims=4", 'evaluate.anchors=["random"]']

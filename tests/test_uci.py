@@ -6,16 +6,16 @@ import io
 import os
 import queue
 import shutil
-import sys
 import time
 
 import pytest
 
 import games
-from cluster.uci import UciClient, UciEngine, value_to_cp
+from cluster.engines.uci import UciEngine, value_to_cp
+from cluster.external.uci import UciClient
+from zeroplay_command import zeroplay_argv
 from games.chess import Chess
 
-ZEROPLAY = [sys.executable, "-c", "import sys; from cluster.cli import main; sys.exit(main(sys.argv[1:]))"]
 STOCKFISH = shutil.which("stockfish") or (
     "/usr/games/stockfish" if os.access("/usr/games/stockfish", os.X_OK) else None
 )
@@ -143,7 +143,7 @@ def test_value_to_cp() -> None:
 
 
 def test_cli_transcript_and_eof(tiny_checkpoint) -> None:
-    client = UciClient([*ZEROPLAY, "uci", str(tiny_checkpoint("chess")), "--sims", "4"], name="zeroplay uci")
+    client = UciClient(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "4"), name="zeroplay uci")
     try:
         client.handshake(timeout=60)
         assert client.id_name is not None and client.id_name.startswith("zeroplay")
@@ -169,7 +169,7 @@ def test_full_game_against_stockfish(tiny_checkpoint) -> None:
     state = referee.initial_state()
     moves: list[str] = []
     stockfish = UciClient([STOCKFISH], name="stockfish")
-    ours = UciClient([*ZEROPLAY, "uci", str(tiny_checkpoint("chess")), "--sims", "3"], name="zeroplay uci")
+    ours = UciClient(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "3"), name="zeroplay uci")
     start = time.perf_counter()
     try:
         stockfish.handshake()

@@ -1,0 +1,1 @@
+"""The benchmarks behind `zeroplay bench ...` (figures recorded in BENCHMARKS.md)."""

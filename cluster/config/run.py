@@ -1,0 +1,350 @@
+"""The run configuration of ``zeroplay train``: typed defaults per game <- TOML file <- flags.
+
+A TOML file has one table per part, each key checked against the typed field it
+sets (unknown keys and wrong types are errors naming ``table.key``)::
+
+    [game]          # name and options, as games.make takes them
+    name = "go"
+    size = 9
+
+    [network]       # learner.NetworkConfig
+    [search]        # selfplay.SearchConfig used by self-play
+    [selfplay]      # SelfPlaySettings
+    [replay]        # ReplaySettings
+    [train]         # learner.TrainConfig
+    [evaluate]      # cluster.evaluator.EvaluatorConfig (the Elo ladder during training)
+    [run]           # RunSettings
+
+The resolved configuration is written to ``RUN_DIR/config.toml`` and can be fed
+back with ``--config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import games
+from cluster.arena.evaluator import EvaluatorConfig
+from cluster.config.settings import ConfigError, build, to_mapping
+from cluster.config.presets import preset
+from learner.network import NetworkConfig
+from learner.train import TrainConfig
+from selfplay.search import SearchConfig
+
+INFERENCE_MODES = ("local", "shared")
+SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SelfPlaySettings:
+    """Self-play actors.
+
+    Attributes:
+        actors: self-play actors; 0 = one per CPU the cluster offers beyond the learner's,
+            following the cluster as nodes join and leave.
+        games_per_actor: G, games each actor plays at once (its inference batch size).
+        chunk_seconds: how long one self-play call runs; new weights are taken between calls.
+        torch_threads: torch threads per self-play actor.
+        device: where self-play's network runs ("cpu", "cuda", "cuda:N", "auto"): in each
+            actor with ``inference = "local"``, in the inference actor with ``"shared"``.
+        num_gpus: fraction of a GPU each self-play actor asks Ray for (0: none); with
+            ``inference = "local"`` and a CUDA device, each actor holds its own model copy there.
+        resources: extra Ray custom resources each self-play actor needs (e.g. {"selfplay": 1}).
+        inference: "local" - every actor evaluates its own leaves with its own model copy;
+            "shared" - one inference actor evaluates the leaves of all actors, merging
+            their batches into one forward pass (``learner.inference_server``).
+        inference_num_cpus: CPUs Ray reserves for the shared inference actor (also its torch threads).
+        inference_num_gpus: GPUs for the shared inference actor (1 to run it on a GPU).
+        inference_max_batch: most positions in one forward pass of the shared inference actor.
+    """
+
+    actors: int = 1
+    games_per_actor: int = 64
+    chunk_seconds: float = 2.0
+    torch_threads: int = 1
+    device: str = "cpu"
+    num_gpus: float = 0.0
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    inference: str = "local"
+    inference_num_cpus: float = 1.0
+    inference_num_gpus: float = 0.0
+    inference_max_batch: int = 4096
+
+    def __post_init__(self) -> None:
+        _require(self.actors >= 0, "selfplay.actors must be >= 0")
+        _require(self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
+                 f"selfplay.device must be cpu, cuda, cuda:N or auto (got {self.device!r})")
+        _require(self.inference in INFERENCE_MODES,
+                 f"selfplay.inference must be one of {', '.join(INFERENCE_MODES)} (got {self.inference!r})")
+        _require(self.inference_num_cpus >= 0, "selfplay.inference_num_cpus must be >= 0")
+        _require(self.inference_num_gpus >= 0, "selfplay.inference_num_gpus must be >= 0")
+        _require(self.inference_max_batch >= 1, "selfplay.inference_max_batch must be >= 1")
+        _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
+        _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
+        _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")
+        _require(self.num_gpus >= 0, "selfplay.num_gpus must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplaySettings:
+    """The replay actor.
+
+    Attributes:
+        capacity: window size in positions.
+        min_positions: positions required before training starts.
+        max_samples_per_position: cap on training samples drawn per new position (KataGo keeps <= 4).
+        segment_bytes: size at which the append-only game segment files roll over.
+        value_q_weight: value target = (1 - w) * outcome + w * the search's root value (0: AlphaZero's).
+        sample_games_every: keep every n-th accepted game as a record (SGF, PGN, move list) in
+            RUN_DIR/games (0: none).
+        sample_games_keep: how many such records to keep.
+        resources: Ray custom resources for the replay actor (e.g. {"node:HEAD_IP": 0.01}).
+    """
+
+    capacity: int = 100_000
+    min_positions: int = 2_000
+    max_samples_per_position: float = 4.0
+    segment_bytes: int = 32 << 20
+    value_q_weight: float = 0.0
+    sample_games_every: int = 100
+    sample_games_keep: int = 50
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
+        _require(self.sample_games_every >= 0, "replay.sample_games_every must be >= 0")
+        _require(self.sample_games_keep >= 1, "replay.sample_games_keep must be >= 1")
+        _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
+        _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
+        _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """The run as a whole.
+
+    Attributes:
+        minutes: stop after this many minutes of wall time (None: no limit).
+        steps: stop after this many training steps (None: no limit).
+        seed: seeds self-play actors (actor i uses seed + i) and the replay sampler.
+        log_every_seconds: period of progress lines and metrics records.
+        learner_num_cpus: CPUs Ray reserves for the learner actor. Under the samples-per-position
+            cap a CPU learner often waits for games; 0 lets it share a core with self-play.
+        learner_num_gpus: GPUs for the learner actor (0 on CPU machines; 1 when one is there).
+        learner_resources: Ray custom resources for the learner actor.
+        evaluate: rate each new checkpoint on an Elo ladder while training (see [evaluate]); the
+            evaluator runs at the lowest CPU priority, on time self-play and the learner leave.
+    """
+
+    minutes: float | None = None
+    steps: int | None = None
+    seed: int = 0
+    log_every_seconds: float = 10.0
+    learner_num_cpus: float = 1.0
+    learner_num_gpus: float = 0.0
+    learner_resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    evaluate: bool = True
+
+    def __post_init__(self) -> None:
+        _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
+        _require(self.steps is None or self.steps >= 1, "run.steps must be >= 1")
+        _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
+        _require(self.learner_num_cpus >= 0, "run.learner_num_cpus must be >= 0")
+        _require(self.learner_num_gpus >= 0, "run.learner_num_gpus must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything a training run needs; written to the run directory."""
+
+    game: dict[str, Any]
+    network: NetworkConfig
+    search: SearchConfig
+    selfplay: SelfPlaySettings
+    replay: ReplaySettings
+    train: TrainConfig
+    evaluate: EvaluatorConfig
+    run: RunSettings
+
+    def make_game(self) -> games.Game:
+        return games.from_spec(self.game)
+
+    def to_mapping(self) -> dict[str, Any]:
+        return to_mapping(self)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def defaults(game_spec: dict[str, Any]) -> RunConfig:
+    """The run configuration of a game: every field's default, then the game's preset (``cluster.config.presets``)."""
+    game = games.from_spec(game_spec)
+    sections = preset(game).sections
+    return RunConfig(
+        game=game.spec(),
+        network=NetworkConfig(**sections.get("network", {})),
+        search=SearchConfig(**sections.get("search", {})),
+        selfplay=SelfPlaySettings(**sections.get("selfplay", {})),
+        replay=ReplaySettings(**sections.get("replay", {})),
+        train=TrainConfig(**sections.get("train", {})),
+        evaluate=EvaluatorConfig(),
+        run=RunSettings(),
+    )
+
+
+_SECTION_TYPES = {
+    "network": NetworkConfig,
+    "search": SearchConfig,
+    "selfplay": SelfPlaySettings,
+    "replay": ReplaySettings,
+    "train": TrainConfig,
+    "evaluate": EvaluatorConfig,
+    "run": RunSettings,
+}
+
+
+def apply_overrides(config: RunConfig, tables: dict[str, Any], where: str) -> RunConfig:
+    """``config`` with the tables of a parsed TOML document (or flags) applied.
+
+    A ``[game]`` table replaces the game and resets every default to that game's.
+    """
+    unknown = sorted(set(tables) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown table(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    if "game" in tables:
+        game_table = tables["game"]
+        if not isinstance(game_table, dict) or "name" not in game_table:
+            raise ConfigError(f"{where}: [game] needs a name (one of {', '.join(games.names())})")
+        try:
+            game_spec = games.from_spec(dict(game_table)).spec()
+        except games.GameError as err:
+            raise ConfigError(f"{where}: [game]: {err}") from None
+        if game_spec != config.game:
+            config = defaults(game_spec)
+    parts = {}
+    for section, cls in _SECTION_TYPES.items():
+        if section in tables:
+            parts[section] = build(cls, tables[section], f"{where}: {section}", base=getattr(config, section))
+    return dataclasses.replace(config, **parts)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; errors name the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` (value in TOML syntax; bare words are strings) -> (section, key, value)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    name, raw = text.split("=", 1)
+    if name.count(".") != 1:
+        raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. search.num_simulations=32")
+    section, key = (part.strip() for part in name.split("."))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return section, key, value
+
+
+def resolve(
+    game: str | None = None,
+    game_options: dict[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    assignments: list[str] | None = None,
+    **run_flags: Any,
+) -> RunConfig:
+    """Defaults for the game <- the TOML file <- ``--set`` assignments <- run flags.
+
+    ``game`` (with ``game_options``) picks the game; without it the file's ``[game]`` does,
+    and without either the game is tic-tac-toe.
+    """
+    file_tables = load_toml(config_file) if config_file is not None else {}
+    if game is not None:
+        spec = {"name": game, **(game_options or {})}
+    elif "game" in file_tables:
+        spec = dict(file_tables["game"])
+    else:
+        spec = {"name": "tictactoe"}
+    try:
+        spec = games.from_spec(spec).spec()
+    except games.GameError as err:
+        raise ConfigError(str(err)) from None
+    config = defaults(spec)
+    if file_tables:
+        file_tables = {k: v for k, v in file_tables.items() if k != "game"}
+        config = apply_overrides(config, file_tables, str(config_file))
+    flag_tables: dict[str, dict[str, Any]] = {}
+    for text in assignments or []:
+        section, key, value = parse_assignment(text)
+        if section == "game":
+            raise ConfigError(f"--set {text!r}: choose the game with --game/--game-options")
+        flag_tables.setdefault(section, {})[key] = value
+    for key, value in run_flags.items():
+        if value is not None:
+            section, field = key.split("__")
+            flag_tables.setdefault(section, {})[field] = value
+    if flag_tables:
+        config = apply_overrides(config, flag_tables, "flags")
+    return config
+
+
+def from_mapping(tables: dict[str, Any], where: str) -> RunConfig:
+    """A full configuration (as written by :func:`dump_toml`) read back."""
+    if "game" not in tables:
+        raise ConfigError(f"{where}: no [game] table")
+    config = defaults(games.from_spec(dict(tables["game"])).spec())
+    return apply_overrides(config, {k: v for k, v in tables.items() if k != "game"}, where)
+
+
+def dump_toml(config: RunConfig) -> str:
+    """TOML text of the resolved configuration (None values are left out: they mean 'unset')."""
+    lines = ["# zeroplay run configuration (resolved: defaults <- file <- flags)"]
+    for section, table in config.to_mapping().items():
+        lines.append(f"\n[{section}]")
+        nested = []
+        for key, value in table.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                nested.append((key, value))
+                continue
+            lines.append(f"{key} = {_toml_value(value)}")
+        for key, value in nested:
+            lines.append(f"{key} = {{ {', '.join(f'{_toml_key(k)} = {_toml_value(v)}' for k, v in value.items())} }}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {value!r} to TOML")

@@ -1,0 +1,1 @@
+"""The search-backed engine, its time management, and the front ends: JSON analysis, GTP, UCI, terminal play."""

@@ -1,0 +1,448 @@
+"""The driver of ``zeroplay train``: starts the actors, keeps them busy, records progress.
+
+The driver never sits in a hot loop: it waits (``ray.wait``) on the self-play chunks
+and the learner's training chunks, resubmits each as it finishes with the newest
+weights, and every ``log_every_seconds`` writes one metrics record and one progress
+line. Self-play and training are never in lock-step: each actor runs at its own pace.
+
+The run directory's layout is :mod:`cluster.runtime.rundir`'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from cluster.config.run import ConfigError, RunConfig, dump_toml
+from cluster.observe.metrics import MetricsSink, trim_metrics
+from cluster.runtime.ray_setup import check_capacity, connect
+from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclasses.dataclass
+class _Totals:
+    games: int = 0
+    positions: int = 0
+    moves: int = 0
+    simulations: int = 0
+    selfplay_seconds: float = 0.0
+    evaluate_seconds: float = 0.0
+    ray_seconds: float = 0.0
+    weights_seconds: float = 0.0
+    rejected: int = 0
+    chunks: int = 0
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        self.games += chunk["accepted"]
+        self.positions += chunk["positions"]
+        self.moves += chunk["moves"]
+        self.simulations += chunk["simulations"]
+        self.selfplay_seconds += chunk["seconds"]
+        self.evaluate_seconds += chunk["evaluate_seconds"]
+        self.ray_seconds += chunk["ray_seconds"]
+        self.weights_seconds += chunk["weights_seconds"]
+        self.rejected += chunk["rejected"]
+        self.chunks += 1
+
+
+class Trainer:
+    """One training run on a connected Ray cluster.
+
+    Args:
+        config: the run configuration.
+        run_dir: the prepared run directory.
+        out: where progress lines go.
+    """
+
+    def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout) -> None:
+        import ray
+
+        from cluster.runtime.actors import (
+            create_evaluator_actor,
+            create_inference_actor,
+            create_replay_actor,
+            learner_actor_class,
+            selfplay_actor_class,
+        )
+
+        self.ray = ray
+        self.config = config
+        self.run_dir = run_dir
+        self.out = out
+        self.game = config.make_game()
+        self.config_toml = dump_toml(config)
+        self.replay, self.replay_name = create_replay_actor(config, str(run_dir))
+        self.learner = learner_actor_class().options(
+            num_cpus=config.run.learner_num_cpus,
+            num_gpus=config.run.learner_num_gpus,
+            max_restarts=-1,
+            resources=config.run.learner_resources or None,
+        ).remote(self.config_toml, str(run_dir), self.replay_name)
+        self.inference, self.inference_name = (
+            create_inference_actor(config, str(run_dir), self.config_toml)
+            if config.selfplay.inference == "shared" else (None, None)
+        )
+        self._weight_pushes: list[Any] = []  # weights pushed to the shared inference actor
+        self._inference_seen: dict[str, Any] | None = None  # its counters at the last record
+        self._selfplay_class = selfplay_actor_class()
+        self.actors: dict[int, Any] = {}
+        self._failed: set[int] = set()  # actors whose last chunk failed
+        self.actor_nodes: dict[int, str] = {}  # actor -> Ray node id of its last chunk
+        self._next_actor = 0
+        self.restarts = 0
+        self.totals = _Totals()
+        self.learner_metrics: dict[str, Any] = {}
+        position = self._call(self.learner.position)
+        self.step = int(position["step"])
+        self.weights_version = int(position["weights_version"])
+        self.last_checkpoint = position["checkpoint"]
+        self.weights_ref = self.learner.weights.remote()
+        trim_metrics(RunDir(run_dir).metrics, self.step)
+        # After trim_metrics (which replaces the file); TensorBoard hides steps past the checkpoint.
+        self.metrics = MetricsSink(run_dir, out=out, purge_step=self.step + 1)
+        self.evaluator = (
+            create_evaluator_actor(config, str(run_dir), self.config_toml) if config.run.evaluate else None
+        )
+        for _ in range(self._wanted_actors()):
+            self._start_actor()
+
+    # ---------------------------------------------------------------- actors
+    def _call(self, method: Any, *args: Any, timeout: float = 120.0) -> Any:
+        """``ray.get(method.remote(*args))``, retried while the actor restarts (until ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.ray.get(method.remote(*args), timeout=max(1.0, deadline - time.monotonic()))
+            except (self.ray.exceptions.ActorUnavailableError, self.ray.exceptions.ActorDiedError):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _wanted_actors(self) -> int:
+        sp = self.config.selfplay
+        if sp.actors > 0:
+            return sp.actors
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        reserved = self.config.run.learner_num_cpus
+        if self.inference is not None:
+            reserved += self.config.selfplay.inference_num_cpus
+        return max(1, cpus - math.ceil(reserved))
+
+    def _start_actor(self) -> None:
+        sp = self.config.selfplay
+        index = self._next_actor
+        self._next_actor += 1
+        self.actors[index] = self._selfplay_class.options(
+            num_cpus=1,
+            num_gpus=sp.num_gpus,
+            resources=sp.resources or None,
+            max_restarts=-1,
+            scheduling_strategy="SPREAD",
+        ).remote(self.config_toml, index, self.replay_name, self.inference_name)
+
+    def _submit_selfplay(self, index: int) -> Any:
+        return self.actors[index].run.remote(
+            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds
+        )
+
+    def _submit_learner(self) -> tuple[Any, Any]:
+        return self.learner.train.remote(self.config.run.steps, 2.0)
+
+    # ---------------------------------------------------------------- loop
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+        """Train until the configured minutes or steps are reached, or ``should_stop()``."""
+        ray = self.ray
+        cfg = self.config.run
+        start = time.monotonic()
+        deadline = start + cfg.minutes * 60 if cfg.minutes is not None else math.inf
+        pending: dict[Any, tuple[str, Any]] = {}
+        for index in self.actors:
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+        metrics_ref, weights_ref = self._submit_learner()
+        pending[metrics_ref] = ("learner", weights_ref)
+        if self.evaluator is not None:
+            pending[self.evaluator.evaluate_new.remote(5.0)] = ("evaluate", None)
+        last_log = time.monotonic()
+        log_totals = dataclasses.replace(self.totals)
+        log_step = self.step
+        while True:
+            now = time.monotonic()
+            done = now >= deadline or (cfg.steps is not None and self.step >= cfg.steps) or should_stop()
+            if done:
+                break
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=min(1.0, max(0.01, deadline - now)))
+            for ref in ready:
+                kind, extra = pending.pop(ref)
+                if kind == "selfplay":
+                    self._selfplay_done(ref, extra, pending)
+                elif kind == "learner":
+                    self._learner_done(ref, extra, pending)
+                else:
+                    self._evaluation_done(ref, pending)
+            if time.monotonic() - last_log >= cfg.log_every_seconds:
+                self._log(time.monotonic() - last_log, log_totals, log_step, time.monotonic() - start)
+                last_log = time.monotonic()
+                log_totals = dataclasses.replace(self.totals)
+                log_step = self.step
+                self._follow_cluster(pending)
+                self._collect_weight_pushes()
+        return self._finish(pending, time.monotonic() - start)
+
+    def _collect_weight_pushes(self) -> None:
+        """Settle finished pushes to the shared inference actor (a failed one is retried by the actors)."""
+        if not self._weight_pushes:
+            return
+        done, self._weight_pushes = self.ray.wait(self._weight_pushes, num_returns=len(self._weight_pushes), timeout=0)
+        for ref in done:
+            try:
+                self.ray.get(ref)
+            except self.ray.exceptions.RayError as err:
+                log.info("weights push to the inference actor failed (%s)", type(err).__name__)
+
+    def _selfplay_done(self, ref: Any, index: int, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            chunk = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            self.restarts += 1
+            self._failed.add(index)
+            log.warning("self-play actor %d failed (%s); it restarts and carries on", index, type(err).__name__)
+            self.metrics.release_display()
+        else:
+            self._failed.discard(index)
+            self.actor_nodes[index] = chunk["node"]
+            self.totals.add(chunk)
+        if index in self.actors:
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+
+    def _learner_done(self, ref: Any, weights_ref: Any, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            metrics = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            self.restarts += 1
+            log.warning("learner failed (%s); it restarts from its last checkpoint", type(err).__name__)
+            self.metrics.release_display()
+            position = self._call(self.learner.position)
+            self.step = int(position["step"])
+            self.metrics.rewind(self.step)  # steps past the checkpoint are redone
+        else:
+            if metrics["steps"]:
+                self.learner_metrics = metrics
+            self.step = int(metrics["step"])
+            self.last_checkpoint = metrics["checkpoint"] or self.last_checkpoint
+            if int(metrics["weights_version"]) > self.weights_version:
+                self.weights_version = int(metrics["weights_version"])
+                self.weights_ref = weights_ref  # driver-owned: survives the learner
+                if self.inference is not None:  # loaded once, before the actors ask for it
+                    self._weight_pushes.append(
+                        self.inference.ensure_weights.remote(self.weights_version, [self.weights_ref]))
+        metrics_ref, new_weights_ref = self._submit_learner()
+        pending[metrics_ref] = ("learner", new_weights_ref)
+
+    def _evaluation_done(self, ref: Any, pending: dict[Any, tuple[str, Any]]) -> None:
+        try:
+            records = self.ray.get(ref)
+        except self.ray.exceptions.RayError as err:
+            log.warning("evaluator failed (%s); it restarts from its ladder", type(err).__name__)
+            self.metrics.release_display()
+            records = []
+        for record in records:
+            self.metrics.write(record, show=False)
+        pending[self.evaluator.evaluate_new.remote(5.0)] = ("evaluate", None)
+
+    def _follow_cluster(self, pending: dict[Any, tuple[str, Any]]) -> None:
+        """With ``selfplay.actors = 0``: start actors on new CPUs, retire those of departed nodes."""
+        if self.config.selfplay.actors > 0:
+            return
+        wanted = self._wanted_actors()
+        for _ in range(wanted - len(self.actors)):
+            self._start_actor()
+            index = self._next_actor - 1
+            pending[self._submit_selfplay(index)] = ("selfplay", index)
+        if len(self.actors) > wanted:
+            # Actors last seen on a node that is gone go first, then failed ones, then the newest.
+            alive = {node["NodeID"] for node in self.ray.nodes() if node.get("Alive")}
+            order = sorted(
+                self.actors, key=lambda i: (self.actor_nodes.get(i) in alive, i not in self._failed, -i)
+            )
+            for index in order[: len(self.actors) - wanted]:
+                self.ray.kill(self.actors.pop(index), no_restart=True)
+                self._failed.discard(index)
+                self.actor_nodes.pop(index, None)
+                log.warning("self-play actor %d retired: the cluster has fewer CPUs now", index)
+
+    # ---------------------------------------------------------------- records
+    def _replay_stats(self) -> dict[str, Any]:
+        try:
+            return self._call(self.replay.stats, self.weights_version, timeout=10)
+        except self.ray.exceptions.RayError as err:
+            log.warning("replay stats unavailable (%s)", type(err).__name__)
+            return {}
+
+    def _inference_period(self, period: float) -> dict[str, Any]:
+        """The shared inference actor's mean forward batch and busy fraction since the last record."""
+        if self.inference is None:
+            return {}
+        try:
+            stats = self.ray.get(self.inference.stats.remote(), timeout=10)
+        except self.ray.exceptions.RayError:  # restarting: its counters start again
+            self._inference_seen = None
+            return {}
+        before = self._inference_seen
+        self._inference_seen = stats
+        if before is None or stats["batches"] <= before["batches"]:  # first look, restarted, or idle
+            return {}
+        return {
+            "inference_mean_batch": (stats["positions"] - before["positions"]) / (stats["batches"] - before["batches"]),
+            "inference_busy": (stats["forward_seconds"] - before["forward_seconds"]) / period,
+        }
+
+    def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
+        t = self.totals
+        replay = self._replay_stats()
+        lm = self.learner_metrics
+        sp_seconds = max(t.selfplay_seconds - before.selfplay_seconds, 1e-9)
+        record = {
+            "time": time.time(),
+            "elapsed": round(elapsed, 2),
+            "step": self.step,
+            "weights_version": self.weights_version,
+            "games": replay.get("games_added", t.games),
+            "positions": replay.get("positions_added", t.positions),
+            "games_per_s": (t.games - before.games) / period,
+            "positions_per_s": (t.positions - before.positions) / period,
+            "simulations_per_s": (t.simulations - before.simulations) / period,
+            "steps_per_s": (self.step - step_before) / period,
+            "loss": lm.get("loss"),
+            "policy_loss": lm.get("policy_loss"),
+            "value_loss": lm.get("value_loss"),
+            "policy_entropy": lm.get("policy_entropy"),
+            "value_accuracy": lm.get("value_accuracy"),
+            "lr": lm.get("lr"),
+            "replay_size": replay.get("size"),
+            "samples_per_position": replay.get("samples_per_position"),
+            "mean_game_length": replay.get("mean_game_length"),
+            "policy_lag_mean": replay.get("policy_lag_mean"),
+            "rejected_games": replay.get("rejected", t.rejected),
+            "actors": len(self.actors),
+            "actor_restarts": self.restarts,
+            "ray_overhead": (t.ray_seconds - before.ray_seconds) / sp_seconds,
+            "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
+            "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
+        }
+        record.update(self._inference_period(period))
+        record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
+        self.metrics.write(record)
+
+    def _finish(self, pending: dict[Any, tuple[str, Any]], elapsed: float) -> dict[str, Any]:
+        ray = self.ray
+        # The evaluator's ladder is saved after each checkpoint it rates: stop it at once
+        # (`zeroplay evaluate RUN_DIR` rates whatever it had not reached).
+        if self.evaluator is not None:
+            ray.kill(self.evaluator, no_restart=True)
+            pending = {ref: item for ref, item in pending.items() if item[0] != "evaluate"}
+        # Let the chunks in flight end (their games are acknowledged), then save.
+        refs = list(pending)
+        ray.wait(refs, num_returns=len(refs), timeout=self.config.selfplay.chunk_seconds + 30)
+        for ref, (kind, extra) in pending.items():
+            try:
+                result = ray.get(ref, timeout=0)
+            except Exception:  # noqa: BLE001 - a chunk that failed or is still running
+                continue
+            if kind == "selfplay":
+                self.totals.add(result)
+            elif result["steps"]:
+                self.step = int(result["step"])
+        if self.inference is not None:
+            ray.kill(self.inference, no_restart=True)
+        version, path = self._call(self.learner.finish)
+        self.weights_version = int(version)
+        self.last_checkpoint = path
+        replay = self._replay_stats()
+        try:
+            ray.get(self.replay.close.remote(), timeout=30)
+        except ray.exceptions.RayError as err:
+            log.warning("replay actor did not close cleanly (%s); its segments are fsynced", type(err).__name__)
+        summary = {
+            "run_dir": str(self.run_dir),
+            "checkpoint": path,
+            "step": self.step,
+            "weights_version": self.weights_version,
+            "games": replay.get("games_added", self.totals.games),
+            "positions": replay.get("positions_added", self.totals.positions),
+            "minutes": round(elapsed / 60, 2),
+            "actor_restarts": self.restarts,
+        }
+        self.metrics.close()
+        print(
+            f"done: step {summary['step']}, weights v{summary['weights_version']}, "
+            f"{summary['games']} games; checkpoint {path}",
+            file=self.out,
+            flush=True,
+        )
+        return summary
+
+
+def run_training(
+    config: RunConfig | None,
+    run_dir: Path,
+    *,
+    address: str | None = None,
+    resume: bool = False,
+    out: TextIO = sys.stdout,
+) -> dict[str, Any]:
+    """Prepare the run directory, connect to Ray, train, and save a final checkpoint.
+
+    SIGINT/SIGTERM end the run early but cleanly (a final checkpoint is written).
+    """
+    import ray
+
+    if resume:
+        config = prepare_run_dir(run_dir, config, resume=True)
+    else:
+        check_new_run_dir(run_dir)
+    assert config is not None
+    started = connect(address)
+    try:
+        check_capacity(config, ray.cluster_resources(), embedded=started)
+    except ConfigError:
+        if started:
+            ray.shutdown()
+        raise
+    if not resume:
+        config = prepare_run_dir(run_dir, config, resume=False)
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        if stop["now"]:
+            raise KeyboardInterrupt
+        stop["now"] = True
+        print("stopping: finishing chunks in flight and writing a checkpoint (again to abort)", file=out, flush=True)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        trainer = Trainer(config, run_dir, out)
+        print(
+            f"zeroplay train: {config.make_game()!r} -> {run_dir} "
+            f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "
+            f"{len(trainer.actors)} self-play actor(s) x {config.selfplay.games_per_actor} games)",
+            file=out,
+            flush=True,
+        )
+        try:
+            return trainer.run(lambda: stop["now"])
+        finally:
+            trainer.metrics.close()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if started:
+            ray.shutdown()

@@ -1,0 +1,134 @@
+"""Ray itself: join a cluster or start the embedded instance (loopback only, token authentication on).
+
+:func:`connect` is what every command that runs actors calls; :func:`check_capacity`
+says whether a run's actors fit the instance before any of them is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from cluster.config.settings import ConfigError
+from games.errors import ZeroplayError
+
+if TYPE_CHECKING:
+    from cluster.config.run import RunConfig
+
+log = logging.getLogger(__name__)
+
+
+def check_capacity(config: "RunConfig", resources: dict[str, float], *, embedded: bool) -> None:
+    """Check that the run's actors fit the Ray instance's ``resources`` (its total CPUs and GPUs).
+
+    The learner, the shared inference actor and the self-play actors (at least one)
+    reserve CPUs and GPUs; a run that asks for more than there is would wait forever
+    for an actor to start. On an embedded instance nothing more can join, so that is
+    a :class:`ConfigError`; on a cluster it is a warning (actors start as nodes join).
+    """
+    sp, run = config.selfplay, config.run
+    actors = max(sp.actors, 1)
+    shared = sp.inference == "shared"
+    parts = {
+        "CPU": [(run.learner_num_cpus, "run.learner_num_cpus"), (float(actors), f"{actors} self-play actor(s) x 1")],
+        "GPU": [(run.learner_num_gpus, "run.learner_num_gpus"),
+                (actors * sp.num_gpus, f"{actors} self-play actor(s) x selfplay.num_gpus {sp.num_gpus:g}")],
+    }
+    if shared:
+        parts["CPU"].append((sp.inference_num_cpus, "selfplay.inference_num_cpus"))
+        parts["GPU"].append((sp.inference_num_gpus, "selfplay.inference_num_gpus"))
+    for resource, items in parts.items():
+        needed = sum(amount for amount, _ in items)
+        have = float(resources.get(resource, 0.0))
+        if needed <= have + 1e-9:
+            continue
+        detail = ", ".join(f"{amount:g} for {name}" for amount, name in items if amount)
+        message = f"the run reserves {needed:g} {resource}s ({detail}) but the Ray instance has {have:g}"
+        if embedded:
+            hint = " (for example --set run.learner_num_cpus=0 lets the learner share a core)" if resource == "CPU" else ""
+            raise ConfigError(f"{message}: ask for fewer{hint}")
+        log.warning("%s; the actors that do not fit wait for nodes to join", message)
+
+
+
+#: Ray reads this variable when it is imported; "0" makes a new instance use the loopback address.
+LOOPBACK_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+
+class LoopbackError(ZeroplayError, RuntimeError):
+    """An embedded Ray instance that would listen beyond loopback (it is shut down again)."""
+
+
+
+def loopback_only() -> None:
+    """Make a Ray instance started from this process listen on loopback only.
+
+    Ray resolves a node address of 127.0.0.1 to the machine's reachable address and
+    binds its servers to every interface; with clustering switched off (the setting
+    Ray itself uses on laptops) the node address is the loopback one and every server
+    (GCS, raylet, workers, agents) binds to it. Ray reads the setting when it is
+    imported, and its child processes read it from the environment; so this sets both,
+    whenever Ray was imported. An inherited value that would switch it off is
+    overridden with a warning: nothing listens beyond loopback unless a cluster is
+    started on purpose (``ray start``, then ``--address``).
+    """
+    inherited = os.environ.get(LOOPBACK_VARIABLE)
+    if inherited is not None and inherited.strip().lower() in ("1", "true"):
+        log.warning(
+            "%s=%s ignored: an embedded Ray listens on loopback only "
+            "(to serve other machines, start a cluster with `ray start` and pass --address)",
+            LOOPBACK_VARIABLE, inherited,
+        )
+    os.environ[LOOPBACK_VARIABLE] = "0"
+    if "ray" in sys.modules:  # imported already: its constant was read with the old environment
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """Start an embedded Ray instance: loopback only, token authentication on, no dashboard.
+
+    Raises:
+        LoopbackError: the instance came up on a non-loopback address anyway (it is shut down).
+    """
+    import ipaddress
+
+    loopback_only()
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=num_cpus or os.cpu_count(),
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        configure_logging=True,
+    )
+    address = ray.util.get_node_ip_address()
+    if not ipaddress.ip_address(address).is_loopback:
+        ray.shutdown()
+        raise LoopbackError(f"the embedded Ray instance came up on {address}, not on loopback; it was stopped")
+
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address`` or start an embedded local Ray. Returns True if we started it.
+
+    Token authentication stays on: Ray 2.60 enables it for local instances and writes
+    ``~/.ray/auth_token``; an embedded instance binds to loopback only and starts no dashboard.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address is None and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]  # inside `ray job submit`
+    if address is None:
+        start_local_ray(num_cpus)
+        return True
+    ray.init(address=address, logging_level=logging.WARNING)
+    return False

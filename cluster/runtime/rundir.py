@@ -1,0 +1,122 @@
+"""The one owner of a run directory's layout: every name in it is defined here.
+
+::
+
+    RUN_DIR/config.toml        the resolved configuration (a valid --config file)
+    RUN_DIR/checkpoints/       learner checkpoints (weights + full training state)
+    RUN_DIR/replay/            append-only game segments (every acknowledged game)
+    RUN_DIR/games/             sample self-play games as records (SGF, PGN, move lists)
+    RUN_DIR/metrics.jsonl      one JSON record per log period
+    RUN_DIR/tensorboard/       the same records as TensorBoard scalars
+    RUN_DIR/ladder.json        the Elo ladder of the evaluated checkpoints
+    RUN_DIR/ladder/            copies of the weights the ladder rated
+    RUN_DIR/report/            PNG plots of ``zeroplay report``
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from games.errors import ZeroplayError
+from learner.checkpoint import CHECKPOINTS_SUBDIR
+
+if TYPE_CHECKING:
+    from cluster.config.run import RunConfig
+
+CONFIG_FILE = "config.toml"
+CHECKPOINTS_DIR = CHECKPOINTS_SUBDIR
+REPLAY_DIR = "replay"
+GAMES_DIR = "games"
+METRICS_FILE = "metrics.jsonl"
+TENSORBOARD_DIR = "tensorboard"
+LADDER_FILE = "ladder.json"
+LADDER_DIR = "ladder"
+REPORT_DIR = "report"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDir:
+    """The paths of one run directory (nothing is created or checked here)."""
+
+    root: Path
+
+    def __init__(self, root: str | Path) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS_DIR
+
+    @property
+    def replay(self) -> Path:
+        return self.root / REPLAY_DIR
+
+    @property
+    def games(self) -> Path:
+        return self.root / GAMES_DIR
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS_FILE
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / TENSORBOARD_DIR
+
+    @property
+    def ladder(self) -> Path:
+        return self.root / LADDER_FILE
+
+    @property
+    def ladder_dir(self) -> Path:
+        return self.root / LADDER_DIR
+
+    @property
+    def report(self) -> Path:
+        return self.root / REPORT_DIR
+
+
+
+class RunDirError(ZeroplayError, ValueError):
+    """A run directory that cannot be used as asked (the message says why and what to do)."""
+
+
+
+def prepare_run_dir(run_dir: Path, config: "RunConfig | None", resume: bool) -> "RunConfig":
+    """Create (or, with ``resume``, reopen) a run directory; returns the run's configuration.
+
+    On resume the stored configuration is used; when ``config`` is given, its run limits
+    (``minutes`` and ``steps``) replace the stored ones.
+    """
+    from cluster.config.run import dump_toml, from_mapping, load_toml
+
+    config_path = RunDir(run_dir).config
+    if resume:
+        if not config_path.is_file():
+            raise RunDirError(f"{run_dir} holds no zeroplay run ({CONFIG_FILE} missing); nothing to resume")
+        stored = from_mapping(load_toml(config_path), str(config_path))
+        if config is not None:
+            stored = dataclasses.replace(
+                stored, run=dataclasses.replace(stored.run, minutes=config.run.minutes, steps=config.run.steps)
+            )
+        return stored
+    assert config is not None
+    check_new_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(dump_toml(config), encoding="utf-8")
+    return config
+
+
+
+def check_new_run_dir(run_dir: Path) -> None:
+    """Refuse a non-empty directory for a new run (it may hold another run)."""
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunDirError(
+            f"run directory {run_dir} is not empty; continue it with --resume {run_dir} or choose another --run-dir"
+        )
