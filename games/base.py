@@ -64,12 +64,16 @@ class Game(abc.ABC):
         num_actions: size ``A`` of the fixed action space.
         observation_shape: ``(C, H, W)`` of :meth:`State.observation`.
         num_symmetries: number of board symmetries (1 = identity only).
+        max_game_length: the most moves (plies) a game from ``initial_state()`` can
+            last: every game is terminal after at most this many moves. Decoders of
+            game records use it to bound a record before they allocate anything for it.
     """
 
     name: str
     num_actions: int
     observation_shape: tuple[int, int, int]
     num_symmetries: int = 1
+    max_game_length: int
 
     @abc.abstractmethod
     def initial_state(self) -> "State":

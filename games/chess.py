@@ -204,6 +204,7 @@ class Chess(Game):
         self.fen = board.fen()
         self.history = history
         self.max_plies = max_plies
+        self.max_game_length = max_plies
         self.observation_shape = (14 * history + 7, 8, 8)
 
     def options(self) -> dict[str, Any]:

@@ -66,6 +66,7 @@ class ConnectFour(Game):
     num_actions = WIDTH
     observation_shape = (3, HEIGHT, WIDTH)
     num_symmetries = 2
+    max_game_length = _CELLS  # one stone per cell: 42
 
     def initial_state(self) -> "ConnectFourState":
         return ConnectFourState(self, (0, 0), 0, 0, None)

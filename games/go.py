@@ -210,6 +210,7 @@ class Go(Game):
         self.komi = komi
         self.ko = ko
         self.max_moves = int(max_moves)
+        self.max_game_length = self.max_moves
         self.history = int(history)
         self.num_actions = size * size + 1
         self.pass_action = size * size

@@ -50,6 +50,7 @@ class TicTacToe(Game):
     num_actions = 9
     observation_shape = (3, 3, 3)
     num_symmetries = 8
+    max_game_length = 9  # one mark per cell
 
     def initial_state(self) -> "TicTacToeState":
         return TicTacToeState(self, 0, 0, 0)
