@@ -258,12 +258,20 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
     return trajectory
 
 
-def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Trajectory, Game]:
+def parse(
+    data: bytes, *, game: Game | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Trajectory, Game]:
     """The record's fields, type-, range- and size-checked, and its game; not replayed.
 
     Everything :func:`decode` checks except what needs the replay through the rules
     (legal moves, policy lengths against them, the end of the game). Cheap: no rules
     are run, and memory is bounded by ``len(data)``.
+
+    Args:
+        data: the encoded record (untrusted).
+        game: if given, the record must be a game of ``game`` (and its spec need not
+            be built into a game again).
+        max_bytes: the largest record accepted.
 
     Raises:
         TrajectoryError: for anything wrong (nothing else escapes).
@@ -288,7 +296,11 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Trajector
         if not isinstance(returns, list) or not all(_is_number(r) for r in returns):
             raise TrajectoryError("returns must be a list of numbers")
         _check_scalars(message["weights_version"], returns, message["termination"], message["resigned_by"])
-        game = _game_of(spec)
+        if game is None or spec != game.spec():
+            recorded = _game_of(spec)
+            if game is not None and recorded != game:
+                raise TrajectoryError(f"game {spec} is not this run's {game.spec()}")
+            game = recorded
         longest = int(game.max_game_length)
         actions = _unpack_array(message, "actions", "<i8", longest, f" (plies) in a {game.name} game")
         t = len(actions)
@@ -304,8 +316,8 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Trajector
         flat = _unpack_array(message, "policies", "<f4", t * game.num_actions)
         if int(lengths.sum()) != len(flat):
             raise TrajectoryError("policy_lengths do not partition the policies")
-        bounds = np.cumsum(lengths)[:-1]
-        policies = tuple(np.split(flat, bounds)) if t else ()
+        ends = np.cumsum(lengths).tolist()
+        policies = tuple(flat[end - n : end] for n, end in zip(lengths.tolist(), ends))
         trajectory = Trajectory(
             game_spec=spec,
             weights_version=message["weights_version"],
@@ -355,9 +367,7 @@ def decode_training(
     """
     if not 0.0 <= q_weight <= 1.0:
         raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
-    trajectory, recorded = parse(data, max_bytes=max_bytes)
-    if recorded != game:
-        raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {game.spec()}")
+    trajectory, _ = parse(data, game=game, max_bytes=max_bytes)
     try:
         examples = _Examples(game, len(trajectory.actions))
     except MemoryError:
