@@ -36,6 +36,14 @@ def _kind(mode: int) -> str:
     return "not a plain file"
 
 
+def regular_file_stat(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> os.stat_result:
+    """``os.stat`` of ``path``; raises :class:`UnsafeFileError` unless it is a regular file."""
+    st = os.stat(path, follow_symlinks=follow_symlinks)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}, not a regular file")
+    return st
+
+
 def read_regular_file(
     path: str | os.PathLike[str], *, max_bytes: int | None = None, follow_symlinks: bool = True
 ) -> bytes:
@@ -50,9 +58,7 @@ def read_regular_file(
         OSError: missing or unreadable.
     """
     path = Path(path)
-    st = os.stat(path, follow_symlinks=follow_symlinks)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}, not a regular file")
+    regular_file_stat(path, follow_symlinks=follow_symlinks)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
