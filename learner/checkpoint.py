@@ -16,7 +16,8 @@ Metadata (``format_version`` 1)::
 
 Safety: metadata is at most :data:`MAX_METADATA_BYTES` (1 MiB) of UTF-8 JSON without
 NaN or Infinity, its integers in range (``step`` and ``weights_version`` in [0, 2**62],
-file sizes in [0, 2**40], sha256 as 64 hex digits). Only regular files are opened
+file sizes in [0, 2**40], sha256 as 64 hex digits, data files named ``ckpt-N.pt`` /
+``ckpt-N.train.pt`` in the same directory). Only regular files are opened
 (a FIFO or directory in a file's place is refused before it could block). A data
 file's size is checked against the metadata before it is read, then its sha256,
 then it is deserialised with ``torch.load(weights_only=True)``, which only rebuilds
@@ -61,6 +62,7 @@ MAX_METADATA_BYTES = 1 << 20
 _MAX_COUNT = 2**62  # step and weights_version: int64 with headroom
 _MAX_FILE_BYTES = 1 << 40
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_DATA_NAME_RE = re.compile(r"^ckpt-\d{1,20}\.(pt|train\.pt)$")  # what save_checkpoint names data files
 
 _NAME_RE = re.compile(r"^ckpt-(\d+)\.json$")
 _FILE_RE = re.compile(r"^ckpt-(\d+)\.(json|pt|train\.pt)$")
@@ -355,8 +357,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
             or not isinstance(entry.get("sha256"), str)
             or not _SHA256_RE.match(entry["sha256"])
             or not _is_count(entry.get("bytes"), _MAX_FILE_BYTES)
-            or Path(entry["name"]).name != entry["name"]
-            or entry["name"] in ("", ".", "..")
+            or not _DATA_NAME_RE.match(entry["name"])
         ):
             raise CheckpointError(f"{meta_path}: malformed 'files.{role}' entry {str(entry)[:200]}")
     return meta
@@ -369,17 +370,19 @@ def _read_verified(meta_path: Path, entry: Mapping[str, Any]) -> tuple[Path, byt
     try:
         size = regular_file_stat(path).st_size
         if size != expected:
-            raise CheckpointError(f"{path}: size {size} bytes, metadata says {expected} (truncated or replaced?)")
+            raise CheckpointError(f"{path}: size {size} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
         data = read_regular_file(path, max_bytes=expected)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file missing (named by {meta_path.name})") from None
     except OSError as err:
-        raise CheckpointError(f"{path}: cannot read: {_reason(err)}") from None
+        raise CheckpointError(f"{path}: cannot read (named by {meta_path.name}): {_reason(err)}") from None
     if len(data) != expected:
-        raise CheckpointError(f"{path}: size {len(data)} bytes, metadata says {expected} (truncated or replaced?)")
+        raise CheckpointError(f"{path}: size {len(data)} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
-        raise CheckpointError(f"{path}: sha256 checksum mismatch (corrupt file): {digest} != {entry['sha256']}")
+        raise CheckpointError(
+            f"{path}: sha256 checksum mismatch (corrupt file): {digest} != {entry['sha256']} in {meta_path.name}"
+        )
     return path, data
 
 

@@ -369,7 +369,7 @@ def test_a_huge_file_is_refused_by_its_size_before_it_is_read(tmp_path: Path) ->
     tracemalloc.start()
     try:
         for load in _loaders(meta_path, ("read_metadata",)):
-            _one_line_error_naming(load, "ckpt-000000003.pt", "metadata says")
+            _one_line_error_naming(load, "ckpt-000000003.pt", "ckpt-000000003.json says")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -385,6 +385,8 @@ def test_a_huge_file_is_refused_by_its_size_before_it_is_read(tmp_path: Path) ->
         ({"sha256": "abc"}, "malformed"),
         ({"name": ".."}, "malformed"),
         ({"name": ""}, "malformed"),
+        ({"name": "x" * 300 + ".pt"}, "malformed"),  # too long for the file system: ENAMETOOLONG
+        ({"name": "config.toml"}, "malformed"),
     ],
 )
 def test_file_entries_are_range_checked(tmp_path: Path, changes: dict, fragment: str) -> None:
