@@ -305,3 +305,14 @@ def test_state_file_fifo_does_not_block_the_start(tmp_path: Path, payloads: list
         pytest.fail("the replay service blocked on a FIFO state file")
     assert loaded[0].buffer.games_added == 2
     assert any(STATE_FILE in w and "not a regular file" in w for w in loaded[0].load_warnings)
+
+
+def test_a_weights_version_beyond_int64_is_rejected_not_persisted(tmp_path: Path, payloads: list[bytes]) -> None:
+    message = msgpack.unpackb(payloads[0])
+    message["weights_version"] = 2**63  # decoded once, then overflowed int64 in the buffer on every reload
+    svc = service(tmp_path)
+    result = svc.add([msgpack.packb(message, use_bin_type=True), payloads[1]])
+    assert (result.accepted, result.rejected) == (1, 1) and "weights_version" in result.reasons[0]
+    svc.close()
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 1 and reloaded.load_warnings == []
