@@ -65,6 +65,9 @@ class Game(abc.ABC):
         num_actions: size ``A`` of the fixed action space.
         observation_shape: ``(C, H, W)`` of :meth:`State.observation`.
         num_symmetries: number of board symmetries (1 = identity only).
+        max_game_length: the most moves (plies) a game from ``initial_state()`` can
+            last: every game is terminal after at most this many moves. Decoders of
+            game records use it to bound a record before they allocate anything for it.
     """
 
     name: str
@@ -77,6 +80,7 @@ class Game(abc.ABC):
     notation_hint: str = "a move in the game's notation"
     #: The record format of :mod:`games.records`: ``"sgf"``, ``"pgn"`` or ``"moves"`` (a move list).
     record_format: str = "moves"
+    max_game_length: int
 
     @abc.abstractmethod
     def initial_state(self) -> "State":

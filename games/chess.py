@@ -73,6 +73,10 @@ import numpy as np
 from games.base import Game, GameError, IllegalMoveError, NotationError, State
 
 NUM_ACTIONS = 64 * 73
+# Bounds of the size-like options. The longest chess game the fifty-move rule allows
+# is 5,949 moves (11,897 plies); zeroplay draws automatically at 100 half-moves.
+MAX_PLIES = 11_897
+MAX_HISTORY = 32
 STANDARD_FEN = chess.STARTING_FEN
 
 _DIRECTIONS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
@@ -166,8 +170,10 @@ class Chess(Game):
     Args:
         fen: start position (default: the standard one); validated with
             python-chess, including ``Board.is_valid()``.
-        history: ``T``, the number of positions in the observation (>= 1).
-        max_plies: plies after which the game is adjudicated a draw (>= 1).
+        history: ``T``, the number of positions in the observation, 1..``MAX_HISTORY`` (32).
+        max_plies: plies after which the game is adjudicated a draw, 1..``MAX_PLIES``
+            (11,897: no longer game is possible under the automatic fifty-move rule);
+            it is also ``max_game_length``.
 
     Raises:
         InvalidFenError: a malformed or impossible FEN (the message names it).
@@ -182,10 +188,10 @@ class Chess(Game):
     record_format = "pgn"
 
     def __init__(self, fen: str | None = None, history: int = 8, max_plies: int = 512) -> None:
-        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
-            raise GameError(f"chess history must be an integer >= 1, got {history!r}")
-        if isinstance(max_plies, bool) or not isinstance(max_plies, int) or max_plies < 1:
-            raise GameError(f"chess max_plies must be an integer >= 1, got {max_plies!r}")
+        if isinstance(history, bool) or not isinstance(history, int) or not 1 <= history <= MAX_HISTORY:
+            raise GameError(f"chess history must be an integer 1..{MAX_HISTORY}, got {history!r}")
+        if isinstance(max_plies, bool) or not isinstance(max_plies, int) or not 1 <= max_plies <= MAX_PLIES:
+            raise GameError(f"chess max_plies must be an integer 1..{MAX_PLIES}, got {max_plies!r}")
         if fen is None:
             board = chess.Board()
         else:
@@ -207,6 +213,7 @@ class Chess(Game):
         self.fen = board.fen()
         self.history = history
         self.max_plies = max_plies
+        self.max_game_length = max_plies
         self.observation_shape = (14 * history + 7, 8, 8)
 
     def options(self) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class ConnectFour(Game):
     num_symmetries = 2
     player_names = ("X", "O")
     notation_hint = "a column 1-7, e.g. 4"
+    max_game_length = _CELLS  # one stone per cell: 42
 
     def initial_state(self) -> "ConnectFourState":
         return ConnectFourState(self, (0, 0), 0, 0, None)

@@ -58,6 +58,10 @@ from games.symmetry import board_action_permutation, transform_planes
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP columns: no I
 EMPTY, BLACK, WHITE, EDGE = 0, 1, 2, 3
 KO_RULES = ("positional", "simple")
+# Bounds of the size-like options (a record's options are outside input): a game may
+# last at most 20 moves per point, and the observation holds at most 32 positions.
+MAX_MOVES_PER_POINT = 20
+MAX_HISTORY = 32
 
 
 class _Tables:
@@ -172,11 +176,18 @@ class Go(Game):
 
     Args:
         size: board size, 5..19.
-        komi: points given to White; a half-integer avoids draws, an integer allows them.
+        komi: points given to White; a half-integer avoids draws, an integer allows them;
+            finite with ``|komi| <= size * size``.
         ko: ``"positional"`` (positional superko, default) or ``"simple"``.
         max_moves: the game ends (and is scored) after this many moves, passes
-            included; default ``2 * size * size``.
-        history: positions in the observation (see the module docstring), default 4.
+            included; 1..``MAX_MOVES_PER_POINT * size * size`` (20 per point), default
+            ``2 * size * size``. It is also ``max_game_length``.
+        history: positions in the observation (see the module docstring), 1..``MAX_HISTORY``
+            (32), default 4.
+
+    Raises:
+        UnknownGameError: an option of the wrong type or out of its range (naming the
+            option, the value and the bound).
     """
 
     name = "go"
@@ -195,24 +206,40 @@ class Go(Game):
     ) -> None:
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 5 <= size <= 19:
             raise UnknownGameError(f"go size must be an integer 5..19, not {size!r}")
+        size = int(size)
+        points = size * size
         if isinstance(komi, bool) or not isinstance(komi, (int, float, np.integer, np.floating)):
             raise UnknownGameError(f"go komi must be a number, not {komi!r}")
-        komi = float(komi)
-        if not np.isfinite(komi) or (2 * komi) != int(2 * komi):
+        # Bounded before any arithmetic (2 * 1e308 is inf, and int(inf) overflows); the
+        # comparison is False for NaN and infinities and never converts a huge int.
+        if not abs(komi) <= points:
+            raise UnknownGameError(
+                f"go komi must be finite with |komi| <= size * size = {points} on {size}x{size}, not {komi!r}"
+            )
+        komi_value = float(komi)
+        if (2 * komi_value) != int(2 * komi_value):
             raise UnknownGameError(f"go komi must be an integer or half-integer, not {komi!r}")
         if ko not in KO_RULES:
             raise UnknownGameError(f"go ko must be one of {KO_RULES}, not {ko!r}")
-        size = int(size)
+        longest = MAX_MOVES_PER_POINT * points
         if max_moves is None:
-            max_moves = 2 * size * size
-        if isinstance(max_moves, bool) or not isinstance(max_moves, (int, np.integer)) or max_moves < 1:
-            raise UnknownGameError(f"go max_moves must be a positive integer, not {max_moves!r}")
-        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 1:
-            raise UnknownGameError(f"go history must be a positive integer, not {history!r}")
+            max_moves = 2 * points
+        if (
+            isinstance(max_moves, bool)
+            or not isinstance(max_moves, (int, np.integer))
+            or not 1 <= max_moves <= longest
+        ):
+            raise UnknownGameError(
+                f"go max_moves must be an integer 1..{longest} ({MAX_MOVES_PER_POINT} * size * size), "
+                f"not {max_moves!r}"
+            )
+        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or not 1 <= history <= MAX_HISTORY:
+            raise UnknownGameError(f"go history must be an integer 1..{MAX_HISTORY}, not {history!r}")
         self.size = size
-        self.komi = komi
+        self.komi = komi_value
         self.ko = ko
         self.max_moves = int(max_moves)
+        self.max_game_length = self.max_moves
         self.history = int(history)
         self.num_actions = size * size + 1
         self.pass_action = size * size

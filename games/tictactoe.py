@@ -52,6 +52,7 @@ class TicTacToe(Game):
     num_symmetries = 8
     player_names = ("X", "O")
     notation_hint = "a cell a1..c3, e.g. b2"
+    max_game_length = 9  # one mark per cell
 
     def initial_state(self) -> "TicTacToeState":
         return TicTacToeState(self, 0, 0, 0)

@@ -7,7 +7,7 @@ Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 * :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`Batch`
 * :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`
 * :mod:`learner.checkpoint`: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_network`,
-  :func:`latest_checkpoint`, :class:`CheckpointError`
+  :func:`latest_checkpoint`, :func:`latest_valid_checkpoint`, :func:`verify_checkpoint`, :class:`CheckpointError`
 * :mod:`learner.inference`: :class:`TorchEvaluator`, :func:`network_throughput`
 """
 
@@ -17,10 +17,12 @@ from learner.checkpoint import (
     Checkpoint,
     CheckpointError,
     latest_checkpoint,
+    latest_valid_checkpoint,
     list_checkpoints,
     load_checkpoint,
     load_network,
     save_checkpoint,
+    verify_checkpoint,
 )
 from learner.inference import TorchEvaluator, network_throughput, set_torch_threads
 from learner.loss import LossTerms, compute_loss
@@ -42,6 +44,7 @@ __all__ = [
     "TrainConfig",
     "compute_loss",
     "latest_checkpoint",
+    "latest_valid_checkpoint",
     "learning_rate_at",
     "list_checkpoints",
     "load_checkpoint",
@@ -49,4 +52,5 @@ __all__ = [
     "network_throughput",
     "save_checkpoint",
     "set_torch_threads",
+    "verify_checkpoint",
 ]

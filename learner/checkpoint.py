@@ -14,11 +14,20 @@ Metadata (``format_version`` 1)::
      "files": {"weights": {"name": "ckpt-STEP.pt", "bytes": int, "sha256": hex},
                "training_state": {...same...} or null}}
 
-Safety: files are read fully, their size and sha256 checked against the metadata,
-then deserialised with ``torch.load(weights_only=True)``, which only rebuilds
+Safety: metadata is at most :data:`MAX_METADATA_BYTES` (1 MiB) of UTF-8 JSON without
+NaN or Infinity, its integers in range (``step`` and ``weights_version`` in [0, 2**62],
+file sizes in [0, 2**40], sha256 as 64 hex digits, data files named ``ckpt-N.pt`` /
+``ckpt-N.train.pt`` in the same directory). Only regular files are opened
+(a FIFO or directory in a file's place is refused before it could block). A data
+file's size is checked against the metadata before it is read, then its sha256,
+then it is deserialised with ``torch.load(weights_only=True)``, which only rebuilds
 tensors and primitive containers and never executes code from the file. Weights
-must be a flat ``{str: Tensor}`` dict. Any problem raises :class:`CheckpointError`
-naming the file.
+must be a flat ``{str: Tensor}`` dict. Any problem raises :class:`CheckpointError`,
+one line naming the file.
+
+:func:`latest_valid_checkpoint` finds the newest checkpoint that verifies (metadata,
+sizes and checksums, without loading tensors), so that a resumed run falls back past
+a damaged newer checkpoint instead of failing.
 
 Atomicity: every file is written to a temporary file in the same directory,
 flushed and fsynced, renamed over its final name with ``os.replace`` and the
@@ -45,11 +54,16 @@ import torch
 
 from games.base import Game
 from learner.network import NetworkConfig, PolicyValueNet
-from selfplay.storage import atomic_write_bytes, fsync_dir
+from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat
 
 FORMAT = "zeroplay-checkpoint"
 FORMAT_VERSION = 1
 CHECKPOINTS_SUBDIR = "checkpoints"
+MAX_METADATA_BYTES = 1 << 20
+_MAX_COUNT = 2**62  # step and weights_version: int64 with headroom
+_MAX_FILE_BYTES = 1 << 40
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_DATA_NAME_RE = re.compile(r"^ckpt-\d{1,20}\.(pt|train\.pt)$")  # what save_checkpoint names data files
 
 _NAME_RE = re.compile(r"^ckpt-(\d+)\.json$")
 _FILE_RE = re.compile(r"^ckpt-(\d+)\.(json|pt|train\.pt)$")
@@ -107,7 +121,7 @@ class Checkpoint:
         try:
             net.load_state_dict(dict(self.weights))
         except RuntimeError as err:
-            raise CheckpointError(f"{self.path}: weights do not fit the network: {err}") from None
+            raise CheckpointError(f"{self.path}: weights do not fit the network: {_first_line(err)}") from None
         return game, net.to(device).eval()
 
 
@@ -189,7 +203,7 @@ def save_checkpoint(
     stem = _stem(step)
     run_config = dict(run_config or {})
     try:
-        json.dumps(run_config)
+        json.dumps(run_config, allow_nan=False)  # NaN/Infinity would make the metadata unreadable
     except (TypeError, ValueError) as err:
         raise ValueError(f"run_config is not JSON-serialisable: {err}") from None
 
@@ -253,9 +267,19 @@ def prune_checkpoints(path: str | os.PathLike[str], keep: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------- reading
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _reason(err: OSError) -> str:
+    """``No such file or directory`` rather than ``[Errno 2] ...: 'path'``; our own messages whole."""
+    return err.strerror or str(err)
+
+
 def _resolve_metadata_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() and not _FILE_RE.match(p.name):  # a directory named like a checkpoint file is refused below
         latest = latest_checkpoint(p)
         if latest is None:
             raise CheckpointError(f"{p}: no checkpoint found (no ckpt-*.json in {checkpoint_dir(p)})")
@@ -264,34 +288,63 @@ def _resolve_metadata_path(path: str | os.PathLike[str]) -> Path:
     for suffix in (".train.pt", ".pt", ".json"):
         if name.endswith(suffix):
             meta = p.with_name(name[: -len(suffix)] + ".json")
-            if not meta.is_file():
-                if suffix != ".json" and p.is_file():
+            if not os.path.lexists(meta):
+                if suffix != ".json" and os.path.lexists(p):
                     raise CheckpointError(f"{p}: metadata file {meta.name} is missing (incomplete or foreign checkpoint)")
                 raise CheckpointError(f"{meta}: checkpoint metadata file not found")
             return meta
     raise CheckpointError(f"{p}: not a checkpoint path (expected a directory, .json or .pt file)")
 
 
-def _read_metadata(meta_path: Path) -> dict[str, Any]:
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _is_count(value: Any, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checked metadata of a checkpoint (its ``.json`` file); no data file is read.
+
+    Raises:
+        CheckpointError: one line naming the file: not a regular file, over
+            :data:`MAX_METADATA_BYTES`, not UTF-8, not JSON (or NaN/Infinity, or nested
+            too deeply), not our format, or a key missing or out of range.
+    """
+    meta_path = Path(path)
     try:
-        text = meta_path.read_text(encoding="utf-8")
+        data = read_regular_file(meta_path, max_bytes=MAX_METADATA_BYTES)
+    except FileNotFoundError:
+        raise CheckpointError(f"{meta_path}: checkpoint metadata file not found") from None
     except OSError as err:
-        raise CheckpointError(f"{meta_path}: cannot read metadata: {err}") from None
+        raise CheckpointError(f"{meta_path}: cannot read metadata: {_reason(err)}") from None
     try:
-        meta = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {err}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CheckpointError(f"{meta_path}: metadata is not valid UTF-8 (byte {err.start})") from None
+    try:
+        meta = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise CheckpointError(f"{meta_path}: metadata is nested too deeply to be a checkpoint's") from None
+    except ValueError as err:
+        raise CheckpointError(f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {_first_line(err)}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {str(found)[:80]!r})")
     if meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
-            f"{meta_path}: unsupported checkpoint format version {meta.get('format_version')!r} (this code reads {FORMAT_VERSION})"
+            f"{meta_path}: unsupported checkpoint format version {str(meta.get('format_version'))[:40]} "
+            f"(this code reads {FORMAT_VERSION})"
         )
     for key, typ in _REQUIRED.items():
         if key not in meta:
             raise CheckpointError(f"{meta_path}: metadata is missing key {key!r}")
         if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
             raise CheckpointError(f"{meta_path}: metadata key {key!r} should be {typ.__name__}, got {type(meta[key]).__name__}")
+    for key in ("step", "weights_version"):
+        if not _is_count(meta[key], _MAX_COUNT):
+            raise CheckpointError(f"{meta_path}: metadata key {key!r} = {meta[key]} is outside [0, 2**62]")
     files = meta["files"]
     if not isinstance(files.get("weights"), dict):
         raise CheckpointError(f"{meta_path}: metadata 'files' has no 'weights' entry")
@@ -303,27 +356,89 @@ def _read_metadata(meta_path: Path) -> dict[str, Any]:
             not isinstance(entry, dict)
             or not isinstance(entry.get("name"), str)
             or not isinstance(entry.get("sha256"), str)
-            or not isinstance(entry.get("bytes"), int)
-            or Path(entry["name"]).name != entry["name"]
+            or not _SHA256_RE.match(entry["sha256"])
+            or not _is_count(entry.get("bytes"), _MAX_FILE_BYTES)
+            or not _DATA_NAME_RE.match(entry["name"])
         ):
-            raise CheckpointError(f"{meta_path}: malformed 'files.{role}' entry {entry!r}")
+            raise CheckpointError(f"{meta_path}: malformed 'files.{role}' entry {str(entry)[:200]}")
     return meta
 
 
 def _read_verified(meta_path: Path, entry: Mapping[str, Any]) -> tuple[Path, bytes]:
+    """The bytes of a data file, its size checked before it is read and its sha256 after."""
     path = meta_path.with_name(entry["name"])
+    expected = entry["bytes"]
     try:
-        data = path.read_bytes()
+        size = regular_file_stat(path).st_size
+        if size != expected:
+            raise CheckpointError(f"{path}: size {size} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
+        data = read_regular_file(path, max_bytes=expected)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file missing (named by {meta_path.name})") from None
     except OSError as err:
-        raise CheckpointError(f"{path}: cannot read: {err}") from None
-    if len(data) != entry["bytes"]:
-        raise CheckpointError(f"{path}: size {len(data)} bytes, metadata says {entry['bytes']} (truncated or replaced?)")
+        raise CheckpointError(f"{path}: cannot read (named by {meta_path.name}): {_reason(err)}") from None
+    if len(data) != expected:
+        raise CheckpointError(f"{path}: size {len(data)} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
-        raise CheckpointError(f"{path}: sha256 checksum mismatch (corrupt file): {digest} != {entry['sha256']}")
+        raise CheckpointError(
+            f"{path}: sha256 checksum mismatch (corrupt file): {digest} != {entry['sha256']} in {meta_path.name}"
+        )
     return path, data
+
+
+def _network_config(meta_path: Path, meta: Mapping[str, Any]) -> NetworkConfig:
+    try:
+        return NetworkConfig.from_dict(meta["network"])
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{meta_path}: bad network config: {_first_line(err)}") from None
+
+
+def verify_checkpoint(path: str | os.PathLike[str], *, require_training_state: bool = False) -> dict[str, Any]:
+    """Check a checkpoint without loading tensors: metadata, network config, and the size
+    and sha256 of its weights and training state files. Returns the metadata.
+
+    Args:
+        path: as for :func:`load_checkpoint`.
+        require_training_state: also fail if the checkpoint has no training state
+            (it could not resume a run).
+
+    Raises:
+        CheckpointError: one line naming the bad file.
+    """
+    meta_path = _resolve_metadata_path(path)
+    meta = read_metadata(meta_path)
+    _network_config(meta_path, meta)
+    if require_training_state and meta["files"].get("training_state") is None:
+        raise CheckpointError(f"{meta_path}: checkpoint has no training state to resume from")
+    for role in ("weights", "training_state"):
+        entry = meta["files"].get(role)
+        if entry is not None:
+            _read_verified(meta_path, entry)
+    return meta
+
+
+def latest_valid_checkpoint(
+    path: str | os.PathLike[str], *, require_training_state: bool = False
+) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint under ``path`` (a run or checkpoints dir) that verifies.
+
+    Each checkpoint is checked newest first with :func:`verify_checkpoint` (metadata,
+    sizes and sha256 of the weights and training state; no tensors are loaded).
+
+    Returns:
+        ``(metadata path or None, warnings)``: one warning line per newer checkpoint
+        that failed, naming its bad file and the problem.
+    """
+    warnings: list[str] = []
+    for meta_path in reversed(list_checkpoints(path)):
+        try:
+            verify_checkpoint(meta_path, require_training_state=require_training_state)
+        except CheckpointError as err:
+            warnings.append(str(err))
+            continue
+        return meta_path, warnings
+    return None, warnings
 
 
 def safe_torch_load(data: bytes, name: str | os.PathLike[str]) -> Any:
@@ -333,17 +448,16 @@ def safe_torch_load(data: bytes, name: str | os.PathLike[str]) -> Any:
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4" for foreign pickles
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle/zip errors of every kind
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{name}: not a weights-only torch file ({type(err).__name__}: {first_line})") from None
+        raise CheckpointError(f"{name}: not a weights-only torch file ({type(err).__name__}: {_first_line(err)})") from None
 
 
 def read_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Load a bare weights file (no metadata or checksum) safely; must be ``{str: Tensor}``."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)
     except OSError as err:
-        raise CheckpointError(f"{path}: cannot read: {err}") from None
+        raise CheckpointError(f"{path}: cannot read: {_reason(err)}") from None
     return _check_weights(safe_torch_load(data, path), path)
 
 
@@ -372,11 +486,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_training_state: bool =
         CheckpointError: missing, truncated, corrupt or foreign files (naming the file).
     """
     meta_path = _resolve_metadata_path(path)
-    meta = _read_metadata(meta_path)
-    try:
-        network_config = NetworkConfig.from_dict(meta["network"])
-    except (ValueError, TypeError) as err:
-        raise CheckpointError(f"{meta_path}: bad network config: {err}") from None
+    meta = read_metadata(meta_path)
+    network_config = _network_config(meta_path, meta)
     weights_path, data = _read_verified(meta_path, meta["files"]["weights"])
     weights = _check_weights(safe_torch_load(data, weights_path), weights_path)
     del data
@@ -412,14 +523,18 @@ __all__ = [
     "CheckpointError",
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_METADATA_BYTES",
     "atomic_write_bytes",
     "checkpoint_dir",
     "latest_checkpoint",
+    "latest_valid_checkpoint",
     "list_checkpoints",
     "load_checkpoint",
     "load_network",
     "prune_checkpoints",
+    "read_metadata",
     "read_weights_file",
     "safe_torch_load",
     "save_checkpoint",
+    "verify_checkpoint",
 ]

@@ -1,16 +1,78 @@
-"""Crash-safe file writes, shared by every layer that persists something.
+"""Crash-safe file writes and careful reads, shared by every layer that persists something.
 
 A file written with :func:`atomic_write_bytes` is either the old one or the whole new
 one after a crash or power loss, never a torn mix: the data goes to a temporary file
 in the same directory, is fsynced, renamed over the target, and the directory is
 fsynced so the rename itself is durable.
+
+:func:`read_regular_file` reads a file found on disk without trusting what it is: a
+FIFO, device or directory in its place is refused before it is opened (opening a FIFO
+for reading would wait for a writer forever), and so is a file beyond a size bound.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+
+class UnsafeFileError(OSError):
+    """A path that is not a regular file, or a file larger than the reader allows."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+def regular_file_stat(path: str | os.PathLike[str], *, follow_symlinks: bool = True) -> os.stat_result:
+    """``os.stat`` of ``path``; raises :class:`UnsafeFileError` unless it is a regular file."""
+    st = os.stat(path, follow_symlinks=follow_symlinks)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}, not a regular file")
+    return st
+
+
+def read_regular_file(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None, follow_symlinks: bool = True
+) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes`` bytes.
+
+    Never blocks on a FIFO or device: the file's type is checked before it is opened
+    (and again on the open descriptor). With ``follow_symlinks=False`` a symbolic link
+    is refused too.
+
+    Raises:
+        UnsafeFileError: not a regular file (the message says what it is), or too large.
+        OSError: missing or unreadable.
+    """
+    path = Path(path)
+    regular_file_stat(path, follow_symlinks=follow_symlinks)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):  # replaced between the check and the open
+            raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}, not a regular file")
+        if max_bytes is None:
+            return f.read()
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UnsafeFileError(f"{path} is larger than {max_bytes} bytes")
+    return data
 
 
 def fsync_dir(directory: Path) -> None:

@@ -3,21 +3,28 @@
 Wire format (``encode``/``decode``): one msgpack map with exactly the keys
 
 * ``"format"``: ``"zeroplay.trajectory"``; ``"version"``: :data:`FORMAT_VERSION`;
-* ``"game"``: the game spec (``Game.spec()``), a map of str to str/int/float/bool/None;
-* ``"weights_version"``: int >= 0;
-* ``"actions"``: array int64 ``[T]``;
-* ``"policy_lengths"``: array int64 ``[T]``, the number of legal moves at each ply;
+* ``"game"``: the game spec (``Game.spec()``), a map of at most :data:`MAX_SPEC_KEYS`
+  (16) entries, the name and the options: str keys of at most 64 characters to None,
+  bool, int (within int64), finite float or str (at most :data:`MAX_SPEC_STR` = 256
+  characters);
+* ``"weights_version"``: int in ``[0, MAX_WEIGHTS_VERSION]`` (``2**62``);
+* ``"actions"``: array int64 ``[T]`` with ``T <= game.max_game_length``;
+* ``"policy_lengths"``: array int64 ``[T]``, the number of legal moves at each ply,
+  each in ``[1, game.num_actions]``;
 * ``"policies"``: array float32 ``[sum(policy_lengths)]``, the policies concatenated;
-* ``"root_values"``: array float32 ``[T]``;
-* ``"returns"``: list of floats, one per player;
-* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: int or None.
+* ``"root_values"``: array float32 ``[T]``, finite, in [-1, 1];
+* ``"returns"``: list of two finite numbers in [-1, 1], one per player;
+* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: 0, 1 or None.
 
 An array is a map ``{"dtype": "<i8" | "<f4", "shape": [..], "data": bytes}`` with
 little-endian raw data whose length must match the shape.
 
 ``decode`` treats its input as untrusted: every failure, whatever its cause, is
 raised as :class:`TrajectoryError` (a ``ValueError``) naming the reason, and the
-game is replayed through the rules with checked moves.
+game is replayed through the rules with checked moves. Memory is bounded by the
+input: msgpack builds at most a few small containers (:func:`_unpackb`), and the
+record's number of plies is checked against its game's ``max_game_length``
+before anything is allocated per ply.
 """
 
 from __future__ import annotations
@@ -36,6 +43,20 @@ from games.base import Game, State
 FORMAT_NAME = "zeroplay.trajectory"
 FORMAT_VERSION = 1
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# The largest weights version a record may carry: int64 with headroom, so that
+# differences of versions (the policy lag) never overflow int64 either.
+MAX_WEIGHTS_VERSION = 2**62
+MAX_SPEC_KEYS = 16
+MAX_SPEC_STR = 256
+_MAX_SPEC_KEY_LEN = 64
+_INT64 = (-(2**63), 2**63 - 1)
+# What msgpack may build for one record: the format has 11 containers (the record,
+# the game spec, four array maps with their shapes, the returns), none longer than
+# the game spec; the limits leave room for a clear error message about a bad field.
+_MAX_CONTAINERS = 16
+_MAX_MAP_LEN = 32
+_MAX_ARRAY_LEN = 16
+_MAX_STR_LEN = 1024
 TERMINATIONS = ("terminal", "resigned")
 _PROB_TOLERANCE = 1e-3
 _KEYS = frozenset(
@@ -130,65 +151,138 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def _unpack_array(message: dict, key: str, dtype: str, ndim: int) -> np.ndarray:
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+class _TooManyContainers(Exception):
+    pass
+
+
+def _unpackb(data: bytes, max_bytes: int) -> Any:
+    """msgpack of an untrusted record, building at most ``_MAX_CONTAINERS`` small containers.
+
+    msgpack alone would build every map and array the bytes describe (an empty map is
+    1 byte of input and ~64 bytes of memory); the hooks count them as they are built.
+    """
+    built = 0
+
+    def count(obj: Any) -> Any:
+        nonlocal built
+        built += 1
+        if built > _MAX_CONTAINERS:
+            raise _TooManyContainers
+        return obj
+
+    try:
+        return msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            object_hook=count,
+            list_hook=count,
+            max_bin_len=max_bytes,
+            max_str_len=_MAX_STR_LEN,
+            max_array_len=_MAX_ARRAY_LEN,
+            max_map_len=_MAX_MAP_LEN,
+            max_ext_len=0,
+        )
+    except _TooManyContainers:
+        raise TrajectoryError(f"more than {_MAX_CONTAINERS} maps and arrays in the record") from None
+    except Exception as err:  # noqa: BLE001 - any parser failure is a bad record
+        raise TrajectoryError(f"not valid msgpack: {type(err).__name__}: {err}") from None
+
+
+def _unpack_array(message: dict, key: str, dtype: str, max_len: int, bound: str = "") -> np.ndarray:
+    """A 1-D array field of at most ``max_len`` entries (checked before it is copied).
+
+    ``bound`` says where ``max_len`` comes from, for the error message.
+    """
     obj = message[key]
     if not isinstance(obj, dict) or set(obj) != {"dtype", "shape", "data"}:
         raise TrajectoryError(f"{key}: expected an array map with keys dtype, shape, data")
     if obj["dtype"] != dtype:
         raise TrajectoryError(f"{key}: dtype {obj['dtype']!r}, expected {dtype!r}")
     shape = obj["shape"]
-    if not isinstance(shape, list) or len(shape) != ndim or not all(_is_int(d) and d >= 0 for d in shape):
-        raise TrajectoryError(f"{key}: bad shape {shape!r} (expected {ndim} non-negative ints)")
+    if not isinstance(shape, list) or len(shape) != 1 or not all(_is_int(d) and d >= 0 for d in shape):
+        raise TrajectoryError(f"{key}: bad shape {shape!r} (expected 1 non-negative int)")
     data = obj["data"]
     if not isinstance(data, bytes):
         raise TrajectoryError(f"{key}: data must be bytes")
     dt = np.dtype(dtype)
-    expected = dt.itemsize * math.prod(shape)
+    expected = dt.itemsize * shape[0]
     if len(data) != expected:
         raise TrajectoryError(f"{key}: {len(data)} data bytes for shape {shape} ({expected} expected)")
-    return np.frombuffer(data, dtype=dt).reshape(shape).astype(dt.newbyteorder("="))
+    if shape[0] > max_len:
+        raise TrajectoryError(f"{key}: {shape[0]} entries, at most {max_len}{bound}")
+    return np.frombuffer(data, dtype=dt).astype(dt.newbyteorder("="))
 
 
 def _check_spec(spec: Any) -> dict:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise TrajectoryError("game: must be a map with a string 'name'")
+    if len(spec) > MAX_SPEC_KEYS:
+        raise TrajectoryError(f"game: {len(spec)} entries, at most {MAX_SPEC_KEYS} (the name and the options)")
     for k, v in spec.items():
         if not isinstance(k, str):
             raise TrajectoryError("game: option names must be strings")
+        if len(k) > _MAX_SPEC_KEY_LEN:
+            raise TrajectoryError(f"game: option name {k[:20]!r}... longer than {_MAX_SPEC_KEY_LEN} characters")
         if v is not None and not isinstance(v, (str, int, float, bool)):
             raise TrajectoryError(f"game: option {k!r} has unsupported type {type(v).__name__}")
         if isinstance(v, float) and not math.isfinite(v):
             raise TrajectoryError(f"game: option {k!r} is not finite")
+        if _is_int(v) and not _INT64[0] <= v <= _INT64[1]:
+            raise TrajectoryError(f"game: option {k!r} = {v} is outside int64")
+        if isinstance(v, str) and len(v) > MAX_SPEC_STR:
+            raise TrajectoryError(f"game: option {k!r} is {len(v)} characters, at most {MAX_SPEC_STR}")
     return spec
+
+
+def _game_of(spec: dict) -> Game:
+    try:
+        return games.from_spec(dict(spec))
+    except Exception as err:  # noqa: BLE001 - a spec the rules refuse, whatever the reason
+        raise TrajectoryError(f"game spec {spec!r} not accepted: {err}") from None
 
 
 def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Trajectory:
     """Parse and fully validate untrusted bytes (see :func:`validate`).
 
     Raises:
-        TrajectoryError: for anything wrong, including oversized input (> ``max_bytes``).
+        TrajectoryError: for anything wrong, including oversized input (> ``max_bytes``);
+            nothing else escapes (not MemoryError, RecursionError or OverflowError either).
     """
-    trajectory = _parse(data, max_bytes)
-    validate(trajectory)
+    trajectory, game = parse(data, max_bytes=max_bytes)
+    validate(trajectory, game)
     return trajectory
 
 
-def _parse(data: bytes, max_bytes: int) -> Trajectory:
-    """The record's fields, type- and size-checked, not yet replayed through the rules."""
+def parse(
+    data: bytes, *, game: Game | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Trajectory, Game]:
+    """The record's fields, type-, range- and size-checked, and its game; not replayed.
+
+    Everything :func:`decode` checks except what needs the replay through the rules
+    (legal moves, policy lengths against them, the end of the game). Cheap: no rules
+    are run, and memory is bounded by ``len(data)``.
+
+    Args:
+        data: the encoded record (untrusted).
+        game: if given, the record must be a game of ``game`` (and its spec need not
+            be built into a game again).
+        max_bytes: the largest record accepted.
+
+    Raises:
+        TrajectoryError: for anything wrong (nothing else escapes).
+    """
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TrajectoryError(f"expected bytes, got {type(data).__name__}")
         if len(data) > max_bytes:
             raise TrajectoryError(f"{len(data)} bytes exceeds the limit of {max_bytes}")
-        try:
-            message = msgpack.unpackb(
-                bytes(data),
-                raw=False,
-                strict_map_key=True,
-                use_list=True,
-            )
-        except Exception as err:  # noqa: BLE001 - any parser failure is a bad record
-            raise TrajectoryError(f"not valid msgpack: {type(err).__name__}: {err}") from None
+        message = _unpackb(bytes(data), max_bytes)
         if not isinstance(message, dict):
             raise TrajectoryError("the record is not a map")
         if set(message) != _KEYS:
@@ -199,45 +293,64 @@ def _parse(data: bytes, max_bytes: int) -> Trajectory:
         if not _is_int(message["version"]) or message["version"] != FORMAT_VERSION:
             raise TrajectoryError(f"unsupported format version {message['version']!r}")
         spec = _check_spec(message["game"])
-        wv = message["weights_version"]
-        if not _is_int(wv) or wv < 0:
-            raise TrajectoryError(f"weights_version must be an int >= 0 (got {wv!r})")
-        actions = _unpack_array(message, "actions", "<i8", 1)
-        lengths = _unpack_array(message, "policy_lengths", "<i8", 1)
-        flat = _unpack_array(message, "policies", "<f4", 1)
-        root_values = _unpack_array(message, "root_values", "<f4", 1)
+        returns = message["returns"]
+        if not isinstance(returns, list) or not all(_is_number(r) for r in returns):
+            raise TrajectoryError("returns must be a list of numbers")
+        _check_scalars(message["weights_version"], returns, message["termination"], message["resigned_by"])
+        if game is None or spec != game.spec():
+            recorded = _game_of(spec)
+            if game is not None and recorded != game:
+                raise TrajectoryError(f"game {spec} is not this run's {game.spec()}")
+            game = recorded
+        longest = int(game.max_game_length)
+        actions = _unpack_array(message, "actions", "<i8", longest, f" (plies) in a {game.name} game")
         t = len(actions)
+        lengths = _unpack_array(message, "policy_lengths", "<i8", longest)
+        root_values = _unpack_array(message, "root_values", "<f4", longest)
         if len(lengths) != t or len(root_values) != t:
             raise TrajectoryError(
                 f"lengths differ: {t} actions, {len(lengths)} policy lengths, {len(root_values)} root values"
             )
-        if (lengths < 1).any() or int(lengths.sum()) != len(flat):
+        if (lengths < 1).any() or (lengths > game.num_actions).any():
+            raise TrajectoryError(f"policy_lengths must lie in 1..{game.num_actions} (the legal moves of a ply)")
+        # Bounded by T * num_actions now: the sum cannot overflow int64.
+        flat = _unpack_array(message, "policies", "<f4", t * game.num_actions)
+        if int(lengths.sum()) != len(flat):
             raise TrajectoryError("policy_lengths do not partition the policies")
-        bounds = np.cumsum(lengths)[:-1]
-        policies = tuple(np.split(flat, bounds)) if t else ()
-        returns = message["returns"]
-        if not isinstance(returns, list) or not all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in returns):
-            raise TrajectoryError("returns must be a list of numbers")
-        termination = message["termination"]
-        if termination not in TERMINATIONS:
-            raise TrajectoryError(f"termination {termination!r} not one of {TERMINATIONS}")
-        resigned_by = message["resigned_by"]
-        if resigned_by is not None and not _is_int(resigned_by):
-            raise TrajectoryError("resigned_by must be an int or None")
-        return Trajectory(
+        ends = np.cumsum(lengths).tolist()
+        policies = tuple(flat[end - n : end] for n, end in zip(lengths.tolist(), ends))
+        trajectory = Trajectory(
             game_spec=spec,
-            weights_version=wv,
+            weights_version=message["weights_version"],
             actions=actions,
             policies=policies,
             root_values=root_values,
             returns=tuple(float(r) for r in returns),
-            termination=termination,
-            resigned_by=resigned_by,
+            termination=message["termination"],
+            resigned_by=message["resigned_by"],
         )
+        return trajectory, game
     except TrajectoryError:
         raise
     except Exception as err:  # noqa: BLE001 - nothing but TrajectoryError may escape
         raise TrajectoryError(f"invalid trajectory: {type(err).__name__}: {err}") from None
+
+
+def _check_scalars(weights_version: Any, returns: Any, termination: Any, resigned_by: Any) -> None:
+    """Types and ranges of the record's scalar fields."""
+    if not _is_int(weights_version) or not 0 <= weights_version <= MAX_WEIGHTS_VERSION:
+        raise TrajectoryError(f"weights_version must be an int in [0, 2**62] (got {weights_version!r})")
+    returns = tuple(returns)
+    if len(returns) != 2:
+        raise TrajectoryError(f"returns has {len(returns)} entries, expected 2")
+    if not all(_is_number(r) and math.isfinite(r) for r in returns):
+        raise TrajectoryError(f"returns must be finite numbers (got {returns!r})")
+    if not all(-1.0 <= r <= 1.0 for r in returns):
+        raise TrajectoryError(f"returns must lie in [-1, 1] (got {returns!r})")
+    if termination not in TERMINATIONS:
+        raise TrajectoryError(f"termination {termination!r} not one of {TERMINATIONS}")
+    if resigned_by is not None and (not _is_int(resigned_by) or resigned_by not in (0, 1)):
+        raise TrajectoryError(f"resigned_by must be 0, 1 or None (got {resigned_by!r})")
 
 
 def decode_training(
@@ -247,20 +360,19 @@ def decode_training(
 
     One replay through the rules both validates the game (as :func:`validate`) and
     builds the arrays of :func:`training_arrays`, so ingesting a game costs one replay.
+    The arrays are allocated only once the record is known to be a game of ``game``
+    with at most ``game.max_game_length`` plies, so memory is bounded by that game.
 
     Raises:
         TrajectoryError: for anything wrong, including a game other than ``game``.
     """
     if not 0.0 <= q_weight <= 1.0:
         raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
-    trajectory = _parse(data, max_bytes)
+    trajectory, _ = parse(data, game=game, max_bytes=max_bytes)
     try:
-        recorded = games.from_spec(dict(trajectory.game_spec))
-    except Exception as err:  # noqa: BLE001
-        raise TrajectoryError(f"game spec {trajectory.game_spec!r} not accepted: {err}") from None
-    if recorded != game:
-        raise TrajectoryError(f"game {trajectory.game_spec} is not this run's {game.spec()}")
-    examples = _Examples(game, len(trajectory.actions))
+        examples = _Examples(game, len(trajectory.actions))
+    except MemoryError:
+        raise TrajectoryError(f"no memory for the training arrays of {len(trajectory.actions)} plies") from None
     validate(trajectory, game, visit=examples.visit)
     return trajectory, examples.arrays(trajectory, q_weight)
 
@@ -270,33 +382,32 @@ def validate(
 ) -> Game:
     """Check a trajectory against the rules; returns its game.
 
-    Checks: finite values, policies >= 0 summing to 1 (tolerance 1e-3) and as long
-    as the legal-move count of their position, root values in [-1, 1], every action
-    legal when replayed (checked ``apply``), and the end: a terminal position with
-    exactly the recorded returns, or a resignation by the player to move with
-    returns -1 for them and +1 for the opponent. ``visit(ply, state, legal_mask [A])``,
+    Checks: the ranges of the module docstring (weights version, returns, resigned_by,
+    at most ``game.max_game_length`` plies), finite values, policies >= 0 summing to
+    1 (tolerance 1e-3) and as long as the legal-move count of their position, root
+    values in [-1, 1], every action legal when replayed (checked ``apply``), and the
+    end: a terminal position with exactly the recorded returns, or a resignation by
+    the player to move with returns -1 for them and +1 for the opponent. ``visit(ply, state, legal_mask [A])``,
     if given, sees each position of the replay before its move is applied.
 
     Raises:
         TrajectoryError: naming the first problem found.
     """
     try:
+        _check_scalars(trajectory.weights_version, trajectory.returns, trajectory.termination, trajectory.resigned_by)
         if game is None:
-            try:
-                game = games.from_spec(dict(trajectory.game_spec))
-            except Exception as err:  # noqa: BLE001
-                raise TrajectoryError(f"game spec {trajectory.game_spec!r} not accepted: {err}") from None
+            game = _game_of(trajectory.game_spec)
         actions = np.asarray(trajectory.actions)
         root_values = np.asarray(trajectory.root_values)
         t = len(actions)
+        if t > game.max_game_length:
+            raise TrajectoryError(f"actions: {t} entries, at most {game.max_game_length} (plies) in a {game.name} game")
         if len(trajectory.policies) != t or len(root_values) != t:
             raise TrajectoryError("actions, policies and root values differ in length")
         if not np.isfinite(root_values).all():
             raise TrajectoryError("root values are not all finite")
         if (np.abs(root_values) > 1.0 + 1e-6).any():
             raise TrajectoryError("root values must lie in [-1, 1]")
-        if not _is_int(trajectory.weights_version) or trajectory.weights_version < 0:
-            raise TrajectoryError("weights_version must be an int >= 0")
         state = game.initial_state()
         for i, (action, policy) in enumerate(zip(actions.tolist(), trajectory.policies)):
             policy = np.asarray(policy)
@@ -317,8 +428,6 @@ def validate(
             except games.GameError as err:
                 raise TrajectoryError(f"ply {i}: {err}") from None
         returns = tuple(float(r) for r in trajectory.returns)
-        if len(returns) != 2:
-            raise TrajectoryError(f"returns has {len(returns)} entries, expected 2")
         if trajectory.termination == "terminal":
             if trajectory.resigned_by is not None:
                 raise TrajectoryError("resigned_by set on a game that ended by the rules")
@@ -405,11 +514,15 @@ class _Examples:
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "FORMAT_VERSION",
+    "MAX_SPEC_KEYS",
+    "MAX_SPEC_STR",
+    "MAX_WEIGHTS_VERSION",
     "Trajectory",
     "TrajectoryError",
     "decode",
     "decode_training",
     "encode",
+    "parse",
     "training_arrays",
     "validate",
 ]

@@ -17,11 +17,14 @@ from learner.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     latest_checkpoint,
+    latest_valid_checkpoint,
     list_checkpoints,
     load_checkpoint,
     load_network,
+    read_metadata,
     read_weights_file,
     save_checkpoint,
+    verify_checkpoint,
 )
 from learner.inference import TorchEvaluator
 from learner.network import NetworkConfig
@@ -283,3 +286,188 @@ def test_foreign_or_wrong_version_metadata(tmp_path: Path, edit, message: str) -
         load_checkpoint(meta_path)
     assert "ckpt-000000003.json" in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+# ---------------------------------------------------------------- hostile metadata and files
+
+
+def _loaders(meta_path: Path, without: tuple[str, ...] = ()) -> list:
+    """Every way to load a checkpoint from its metadata (each must raise CheckpointError)."""
+    loaders = {
+        "load_checkpoint": lambda: load_checkpoint(meta_path),
+        "load_checkpoint(run_dir)": lambda: load_checkpoint(meta_path.parent.parent),
+        "load_checkpoint(.pt)": lambda: load_checkpoint(meta_path.with_suffix(".pt")),
+        "load_network": lambda: load_network(meta_path),
+        "Learner.from_checkpoint": lambda: Learner.from_checkpoint(str(meta_path)),
+        "TorchEvaluator.from_checkpoint": lambda: TorchEvaluator.from_checkpoint(meta_path),
+        "verify_checkpoint": lambda: verify_checkpoint(meta_path),
+        "read_metadata": lambda: read_metadata(meta_path),
+    }
+    return [load for name, load in loaders.items() if name not in without]
+
+
+def _one_line_error_naming(fn, name: str, fragment: str) -> None:
+    with pytest.raises(CheckpointError) as info:
+        fn()
+    message = str(info.value)
+    assert "\n" not in message and name in message and fragment in message, message
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
+        (b'{"format": "zeroplay-checkpoint", "run_config": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001, "nested"),
+        (b'{"format": "zeroplay-checkpoint", "created_unix": NaN}', "NaN"),
+        (b'{"format": "zeroplay-checkpoint", "created_unix": Infinity}', "Infinity"),
+        (b'{"format": "zeroplay-checkpoint", "created_unix": -Infinity}', "Infinity"),
+        (b'{"format": "zeroplay-\xff\xfe"}', "UTF-8"),
+        (b" " * (2 << 20) + b"{}", "1048576"),
+    ],
+    ids=["deep-list", "deep-map", "nan", "infinity", "minus-infinity", "bad-utf8", "huge"],
+)
+def test_hostile_metadata_gives_one_line_checkpoint_error(tmp_path: Path, content: bytes, fragment: str) -> None:
+    _, meta_path = _saved(tmp_path)
+    meta_path.write_bytes(content)
+    for load in _loaders(meta_path):
+        _one_line_error_naming(load, "ckpt-000000003.json", fragment)
+
+
+@pytest.mark.parametrize("role", ["json", "pt", "train.pt"])
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_directory_or_fifo_where_a_file_should_be(tmp_path: Path, role: str, kind: str) -> None:
+    _, meta_path = _saved(tmp_path)
+    target = meta_path.with_name(f"ckpt-000000003.{role}")
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    else:
+        os.mkfifo(target)  # opening it for reading would wait for a writer forever
+    without = {
+        "json": (),
+        "pt": ("read_metadata",),
+        # Playing needs no training state.
+        "train.pt": ("read_metadata", "load_network", "TorchEvaluator.from_checkpoint"),
+    }[role]
+    for load in _loaders(meta_path, without):
+        _one_line_error_naming(load, target.name, "not a regular file")
+
+
+def _fix_entry(meta_path: Path, role: str, **changes) -> None:
+    meta = json.loads(meta_path.read_text())
+    meta["files"][role].update(changes)
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_a_huge_file_is_refused_by_its_size_before_it_is_read(tmp_path: Path) -> None:
+    import tracemalloc
+
+    _, meta_path = _saved(tmp_path)
+    weights = meta_path.with_suffix(".pt")
+    with open(weights, "r+b") as f:
+        f.truncate(1 << 30)  # a sparse GiB: reading it would cost a GiB of memory
+    tracemalloc.start()
+    try:
+        for load in _loaders(meta_path, ("read_metadata",)):
+            _one_line_error_naming(load, "ckpt-000000003.pt", "ckpt-000000003.json says")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"bytes": -1}, "malformed"),
+        ({"bytes": True}, "malformed"),
+        ({"bytes": 2**70}, "malformed"),
+        ({"sha256": "abc"}, "malformed"),
+        ({"name": ".."}, "malformed"),
+        ({"name": ""}, "malformed"),
+        ({"name": "x" * 300 + ".pt"}, "malformed"),  # too long for the file system: ENAMETOOLONG
+        ({"name": "config.toml"}, "malformed"),
+    ],
+)
+def test_file_entries_are_range_checked(tmp_path: Path, changes: dict, fragment: str) -> None:
+    _, meta_path = _saved(tmp_path)
+    _fix_entry(meta_path, "weights", **changes)
+    for load in _loaders(meta_path):
+        _one_line_error_naming(load, "ckpt-000000003.json", fragment)
+
+
+@pytest.mark.parametrize("key, value", [("step", -1), ("step", 2**63), ("weights_version", -5), ("weights_version", 2**64)])
+def test_step_and_version_are_range_checked(tmp_path: Path, key: str, value: int) -> None:
+    _, meta_path = _saved(tmp_path)
+    meta = json.loads(meta_path.read_text())
+    meta[key] = value
+    meta_path.write_text(json.dumps(meta))
+    _one_line_error_naming(lambda: load_checkpoint(meta_path), "ckpt-000000003.json", key)
+
+
+def test_saving_refuses_a_run_config_that_could_not_be_read_back(tmp_path: Path) -> None:
+    learner = _trained()
+    with pytest.raises(ValueError, match="JSON"):
+        save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=1,
+                        weights_version=1, run_config={"x": float("nan")})
+    assert list_checkpoints(tmp_path) == []
+
+
+# ---------------------------------------------------------------- falling back to a good checkpoint
+
+
+def _three_checkpoints(tmp_path: Path) -> list[Path]:
+    learner = Learner(TTT, SMALL, TrainConfig(device="cpu", keep_checkpoints=10))
+    batch = _batch()
+    paths = []
+    for _ in range(3):
+        learner.train_step(batch)
+        paths.append(Path(learner.save_checkpoint(str(tmp_path))))
+    return paths
+
+
+def test_latest_valid_checkpoint_is_the_newest_when_all_verify(tmp_path: Path) -> None:
+    paths = _three_checkpoints(tmp_path)
+    assert latest_valid_checkpoint(tmp_path) == (paths[-1], [])
+    assert latest_valid_checkpoint(tmp_path / "checkpoints") == (paths[-1], [])
+    assert latest_valid_checkpoint(tmp_path / "nothing") == (None, [])
+
+
+def test_latest_valid_checkpoint_falls_back_past_damaged_newer_ones(tmp_path: Path) -> None:
+    oldest, middle, newest = _three_checkpoints(tmp_path)
+    data = bytearray(newest.with_name(newest.stem + ".train.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    newest.with_name(newest.stem + ".train.pt").write_bytes(bytes(data))
+    middle.write_bytes(b"[" * 100_000)
+    found, warnings = latest_valid_checkpoint(tmp_path)
+    assert found == oldest
+    assert len(warnings) == 2 and all("\n" not in w for w in warnings)
+    assert "ckpt-000000003.train.pt" in warnings[0] and "checksum" in warnings[0]
+    assert "ckpt-000000002.json" in warnings[1] and "nested" in warnings[1]
+    assert Learner.from_checkpoint(str(found)).step == 1  # what --resume falls back to
+    # Nothing valid at all: None, and a warning for each.
+    oldest.with_suffix(".pt").write_bytes(b"")
+    found, warnings = latest_valid_checkpoint(tmp_path)
+    assert found is None and len(warnings) == 3
+
+
+def test_latest_valid_checkpoint_can_require_the_training_state(tmp_path: Path) -> None:
+    paths = _three_checkpoints(tmp_path)
+    learner = _trained()
+    weights_only = save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=9,
+                                   weights_version=4)
+    assert latest_valid_checkpoint(tmp_path) == (weights_only, [])
+    found, warnings = latest_valid_checkpoint(tmp_path, require_training_state=True)
+    assert found == paths[-1]
+    assert len(warnings) == 1 and "ckpt-000000009.json" in warnings[0] and "training state" in warnings[0]
+
+
+def test_verification_reads_no_tensors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _three_checkpoints(tmp_path)
+
+    def no_load(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("torch.load called during verification")
+
+    monkeypatch.setattr(torch, "load", no_load)
+    assert latest_valid_checkpoint(tmp_path) == (paths[-1], [])
+    assert verify_checkpoint(paths[0])["step"] == 1

@@ -49,6 +49,23 @@ def test_make_and_options():
         Chess(max_plies=0)
 
 
+@pytest.mark.parametrize(
+    "options, bound",
+    [
+        ({"history": 1_000_000_000}, "32"),
+        ({"history": 33}, "32"),
+        ({"max_plies": 11_898}, "11897"),
+        ({"max_plies": 2**70}, "11897"),
+    ],
+)
+def test_size_like_options_are_bounded(options, bound):
+    with pytest.raises(GameError) as err:
+        games.from_spec({"name": "chess", **options})
+    (option, value), = options.items()
+    assert option in str(err.value) and bound in str(err.value) and repr(value) in str(err.value)
+    assert Chess(history=32, max_plies=11_897).max_game_length == 11_897
+
+
 def test_start_position():
     s = start()
     assert s.to_play == 0

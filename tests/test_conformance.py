@@ -53,6 +53,23 @@ def test_unknown_game_and_option_are_named() -> None:
         games.make("tictactoe", size=4)
 
 
+@pytest.mark.parametrize(
+    "spec, longest",
+    [
+        ({"name": "tictactoe"}, 9),
+        ({"name": "connect4"}, 42),
+        ({"name": "go", "size": 9}, 162),
+        ({"name": "go", "size": 7, "max_moves": 30}, 30),
+        ({"name": "chess"}, 512),
+        ({"name": "chess", "max_plies": 60}, 60),
+    ],
+)
+def test_max_game_length_is_the_longest_game_the_rules_allow(spec: dict, longest: int) -> None:
+    game = games.from_spec(spec)
+    assert game.max_game_length == longest
+    assert isinstance(game.max_game_length, int)
+
+
 @pytest.mark.parametrize("spec", CONFIGS, ids=_ids)
 def test_random_games_follow_the_protocol(spec: dict) -> None:
     game = games.from_spec(spec)
@@ -92,6 +109,7 @@ def test_random_games_follow_the_protocol(spec: dict) -> None:
             np.testing.assert_array_equal(before[2], after[2])
             state = child
             plies += 1
+        assert plies <= game.max_game_length, f"{plies} plies beyond max_game_length {game.max_game_length}"
         assert not state.legal_mask().any()
         assert state.legal_actions() == []
         returns = state.returns()

@@ -53,6 +53,35 @@ def test_bad_options(options):
     assert repr(next(iter(options.values()))) in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "options, bound",
+    [
+        ({"komi": 1e308}, "81"),  # 2 * komi overflowed to inf in the half-integer check
+        ({"komi": -1e308}, "81"),
+        ({"komi": 82.0}, "81"),
+        ({"komi": float("inf")}, "81"),
+        ({"size": 19, "komi": 362}, "361"),
+        ({"history": 1_000_000_000}, "32"),
+        ({"history": 33}, "32"),
+        ({"max_moves": 1621}, "1620"),
+        ({"max_moves": 2**70}, "1620"),
+    ],
+)
+def test_size_like_options_are_bounded(options, bound):
+    with pytest.raises(UnknownGameError) as err:
+        games.from_spec({"name": "go", **options})  # what `--game go:komi=1e308` builds
+    message = str(err.value)
+    option = [k for k in options if k != "size"][0]
+    assert option in message and bound in message and repr(options[option]) in message
+
+
+def test_options_at_their_bounds_are_accepted():
+    assert Go(size=9, komi=81).komi == 81.0
+    assert Go(size=9, komi=-80.5).komi == -80.5
+    assert Go(size=9, history=32).observation_shape == (65, 9, 9)
+    assert Go(size=9, max_moves=1620).max_game_length == 1620
+
+
 def test_unknown_option_is_rejected():
     with pytest.raises(UnknownGameError):
         games.make("go", board=9)

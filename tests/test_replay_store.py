@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import struct
+import threading
+import zlib
 from pathlib import Path
+
+import msgpack
 
 import numpy as np
 import pytest
 
 import games
-from learner.replay_store import MAGIC, ReplayService, SegmentStore
+from learner.replay_store import MAGIC, MAGIC_V1, STATE_FILE, ReplayService, SegmentStore, read_segment
 from selfplay import Worker, WorkerConfig, SearchConfig, encode, uniform_evaluator
 
 GAME = games.make("tictactoe")
@@ -80,12 +87,15 @@ def test_corrupt_record_and_foreign_file(tmp_path: Path, payloads: list[bytes]) 
     segment.write_bytes(bytes(data))
     (tmp_path / "segment-000099.zpseg").write_bytes(b"not a segment")
     reloaded = service(tmp_path)
-    assert reloaded.buffer.games_added == 0
+    # Only the damaged record is lost: reading resynchronises on the next record's frame.
+    assert reloaded.buffer.games_added == 2
     assert any("checksum" in w for w in reloaded.load_warnings)
     assert any("segment-000099" in w and "bad header" in w for w in reloaded.load_warnings)
+    stats = reloaded.stats()
+    assert (stats["load_skipped_records"], stats["load_skipped_files"]) == (1, 1)
     # New games still go to disk in a fresh segment.
     assert reloaded.add(payloads[3:5]).accepted == 2
-    assert service(tmp_path).buffer.games_added == 2
+    assert service(tmp_path).buffer.games_added == 4
 
 
 def test_sampling_respects_the_cap_and_the_counter_survives(tmp_path: Path, payloads: list[bytes]) -> None:
@@ -98,3 +108,211 @@ def test_sampling_respects_the_cap_and_the_counter_survives(tmp_path: Path, payl
     svc.close()
     again = service(tmp_path, max_samples_per_position=1.0)
     assert again.sample(8) == []  # the cap still holds after a restart
+
+
+def _positions(payloads: list[bytes]) -> int:
+    return sum(msgpack.unpackb(p)["actions"]["shape"][0] for p in payloads)
+
+
+def _lying(payload: bytes, length: int = 10**12) -> bytes:
+    """A game whose actions claim ``length`` entries (its frame checksums are computed over the lie)."""
+    message = msgpack.unpackb(payload)
+    message["actions"]["shape"] = [length]
+    return msgpack.packb(message, use_bin_type=True)
+
+
+def test_a_record_with_a_lying_length_is_skipped_and_the_rest_loads(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:5])
+    svc.store.append([_lying(payloads[5])])  # persisted without validation, as a damaged disk might hold it
+    svc.add(payloads[6:10])
+    svc.close()
+    reloaded = service(tmp_path)
+    good = payloads[:5] + payloads[6:10]
+    assert reloaded.buffer.games_added == 9
+    assert reloaded.buffer.positions_added == reloaded.buffer.size == _positions(good)
+    assert reloaded.stats()["load_skipped_records"] == 1
+    (warning,) = reloaded.load_warnings
+    segment = SegmentStore(tmp_path).segments()[0]
+    offset = len(MAGIC) + sum(16 + len(p) for p in payloads[:5])
+    assert f"{segment} byte {offset}" in warning and "actions" in warning
+
+
+def test_a_record_of_a_too_long_game_is_skipped_outside_the_window_too(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path, capacity=40)
+    svc.store.append([_lying(payloads[0], 10)])  # 10 plies of tic-tac-toe: shape and data agree, the game cannot
+    svc.add(payloads[1:12])
+    svc.close()
+    message = msgpack.unpackb(payloads[0])
+    message["actions"] = {"dtype": "<i8", "shape": [10], "data": b"\0" * 80}
+    svc = service(tmp_path, capacity=40)
+    svc.store.append([msgpack.packb(message, use_bin_type=True)])
+    svc.close()
+    reloaded = service(tmp_path, capacity=40)
+    assert reloaded.buffer.games_added == 11
+    assert reloaded.buffer.positions_added == _positions(payloads[1:12])
+    assert reloaded.stats()["load_skipped_records"] == 2
+    assert len(reloaded.load_warnings) == 2
+
+
+def test_a_damaged_length_field_loses_only_its_record(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:4])
+    svc.close()
+    segment = SegmentStore(tmp_path).segments()[0]
+    data = bytearray(segment.read_bytes())
+    second = len(MAGIC) + 16 + len(payloads[0])
+    data[second + 4 : second + 8] = struct.pack("<I", 10**9)  # the second record's length field
+    segment.write_bytes(bytes(data))
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 3
+    (warning,) = reloaded.load_warnings
+    third = second + 16 + len(payloads[1])
+    assert f"byte {second}" in warning and f"byte {third}" in warning and segment.name in warning
+
+
+def test_damage_in_two_places_of_one_segment(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:6])
+    svc.close()
+    segment = SegmentStore(tmp_path).segments()[0]
+    data = bytearray(segment.read_bytes())
+    offsets = [len(MAGIC)]
+    for p in payloads[:6]:
+        offsets.append(offsets[-1] + 16 + len(p))
+    data[offsets[1] + 40] ^= 0x01  # inside the second record's payload
+    data[offsets[4] : offsets[4] + 3] = b"???"  # the fifth record's frame marker
+    segment.write_bytes(bytes(data))
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 4
+    assert reloaded.stats()["load_skipped_records"] == 2
+    assert len(reloaded.load_warnings) == 2
+
+
+def _v1_segment(path: Path, payloads: list[bytes]) -> None:
+    path.write_bytes(MAGIC_V1 + b"".join(struct.pack("<II", len(p), zlib.crc32(p)) + p for p in payloads))
+
+
+def test_version1_segments_still_load(tmp_path: Path, payloads: list[bytes]) -> None:
+    _v1_segment(tmp_path / "segment-000000.zpseg", payloads[:4])
+    svc = service(tmp_path)
+    assert svc.buffer.games_added == 4 and svc.load_warnings == []
+    assert svc.add(payloads[4:6]).accepted == 2  # new games go to a new, version-2 segment
+    svc.close()
+    segments = SegmentStore(tmp_path).segments()
+    assert [p.read_bytes()[: len(MAGIC)] for p in segments] == [MAGIC_V1, MAGIC]
+    assert service(tmp_path).buffer.games_added == 6
+    # A torn version-1 record at the end loses that record only.
+    data = segments[0].read_bytes()
+    segments[0].write_bytes(data[:-3])
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 5
+    assert any("truncated" in w and segments[0].name in w for w in reloaded.load_warnings)
+
+
+def test_files_that_are_not_regular_are_skipped_without_blocking(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:3])
+    svc.close()
+    os.mkfifo(tmp_path / "segment-000100.zpseg")  # opening it for reading would wait for a writer forever
+    (tmp_path / "segment-000101.zpseg").mkdir()
+    (tmp_path / "segment-000102.zpseg").symlink_to(SegmentStore(tmp_path).segments()[0])
+    loaded: list[ReplayService] = []
+    thread = threading.Thread(target=lambda: loaded.append(service(tmp_path)), daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():  # unblock the reader before failing
+        os.close(os.open(tmp_path / "segment-000100.zpseg", os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=30)
+        pytest.fail("the replay loader blocked on a FIFO named like a segment")
+    (reloaded,) = loaded
+    assert reloaded.buffer.games_added == 3
+    assert reloaded.stats()["load_skipped_files"] == 3
+    assert sum("not a regular file" in w for w in reloaded.load_warnings) == 3
+    scan = read_segment(tmp_path / "segment-000100.zpseg")
+    assert scan.records == () and scan.skipped_file
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"samples_drawn": "many", "rejected": 3}',
+        b'{"samples_drawn": NaN, "rejected": 3}',
+        b'{"samples_drawn": Infinity, "rejected": 3}',
+        b'{"samples_drawn": 1e400, "rejected": 3}',
+        b'{"samples_drawn": [1], "rejected": 3}',
+        b'{"samples_drawn": true, "rejected": 3}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"samples_drawn": 5, "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+        b'{"samples_drawn": "\xff\xfe"}',
+        b"\xff\xfe\x00{",
+        b'{"samples_drawn": 1' + b"0" * 5000 + b"}",
+        b"[]",
+        b"",
+        None,  # a directory
+    ],
+    ids=["str", "nan", "infinity", "float-overflow", "list", "bool", "deep", "deep-value", "bad-utf8-value",
+         "bad-utf8", "huge-int", "not-a-map", "empty", "directory"],
+)
+def test_a_damaged_state_file_costs_only_its_counters(tmp_path: Path, payloads: list[bytes], content) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:4])
+    svc.close()
+    state = tmp_path / STATE_FILE
+    state.unlink()
+    if content is None:
+        state.mkdir()
+    else:
+        state.write_bytes(content)
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 4
+    assert isinstance(reloaded.buffer.samples_drawn, int) and reloaded.buffer.samples_drawn == 0
+    assert isinstance(reloaded.rejected, int) and reloaded.rejected in (0, 3)
+    assert any(STATE_FILE in w for w in reloaded.load_warnings)
+    # It keeps serving: adding, sampling and closing write the counters again (or warn).
+    assert reloaded.add(payloads[4:6]).accepted == 2
+    reloaded.sample(8)
+    reloaded.close()
+
+
+def test_state_counters_are_clamped_into_range(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path, max_samples_per_position=1.0)
+    svc.add(payloads[:4])
+    svc.close()
+    positions = svc.buffer.positions_added
+    (tmp_path / STATE_FILE).write_text(json.dumps({"samples_drawn": 10**30, "rejected": -7}))
+    reloaded = service(tmp_path, max_samples_per_position=1.0)
+    assert reloaded.buffer.samples_drawn == positions
+    assert reloaded.rejected == 0
+    (tmp_path / STATE_FILE).write_text(json.dumps({"samples_drawn": -3, "rejected": 2**70}))
+    reloaded = service(tmp_path, max_samples_per_position=1.0)
+    assert reloaded.buffer.samples_drawn == 0 and reloaded.rejected == 2**62
+
+
+def test_state_file_fifo_does_not_block_the_start(tmp_path: Path, payloads: list[bytes]) -> None:
+    svc = service(tmp_path)
+    svc.add(payloads[:2])
+    svc.close()
+    (tmp_path / STATE_FILE).unlink()
+    os.mkfifo(tmp_path / STATE_FILE)
+    loaded: list[ReplayService] = []
+    thread = threading.Thread(target=lambda: loaded.append(service(tmp_path)), daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():
+        os.close(os.open(tmp_path / STATE_FILE, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(timeout=30)
+        pytest.fail("the replay service blocked on a FIFO state file")
+    assert loaded[0].buffer.games_added == 2
+    assert any(STATE_FILE in w and "not a regular file" in w for w in loaded[0].load_warnings)
+
+
+def test_a_weights_version_beyond_int64_is_rejected_not_persisted(tmp_path: Path, payloads: list[bytes]) -> None:
+    message = msgpack.unpackb(payloads[0])
+    message["weights_version"] = 2**63  # decoded once, then overflowed int64 in the buffer on every reload
+    svc = service(tmp_path)
+    result = svc.add([msgpack.packb(message, use_bin_type=True), payloads[1]])
+    assert (result.accepted, result.rejected) == (1, 1) and "weights_version" in result.reasons[0]
+    svc.close()
+    reloaded = service(tmp_path)
+    assert reloaded.buffer.games_added == 1 and reloaded.load_warnings == []

@@ -301,3 +301,123 @@ def test_decode_training_rejects_what_decode_rejects(changes, reason):
 def test_decode_training_refuses_another_game():
     with pytest.raises(TrajectoryError, match=r"is not this run's \{'name': 'connect4'"):
         decode_training(encode(make_trajectory()), games.make("connect4"))
+
+
+# ----------------------------------------------------------------- ranges and sizes at decode
+
+
+@pytest.mark.parametrize(
+    "changes,reason",
+    [
+        ({"weights_version": 2**63}, r"weights_version .*2\*\*62"),  # decoded, then overflowed int64 in the replay
+        ({"weights_version": 2**62 + 1}, r"weights_version .*2\*\*62"),
+        ({"returns": [float("nan"), float("nan")]}, r"returns .*finite"),
+        ({"returns": [float("inf"), float("-inf")]}, r"returns .*finite"),
+        ({"returns": [2.0, -2.0]}, r"returns .*\[-1, 1\]"),
+        ({"returns": [1.0, -1.0, 0.0]}, r"returns .*2"),
+        ({"resigned_by": 2}, r"resigned_by .*0, 1 or None"),
+        ({"resigned_by": -1}, r"resigned_by .*0, 1 or None"),
+        ({"game": {"name": "tictactoe", "x": 2**63}}, r"game: option 'x' .*int64"),
+        ({"game": {"name": "tictactoe", "x": 2**64 - 1}}, r"game: option 'x' .*int64"),
+        ({"game": {"name": "tictactoe", "x": "y" * 257}}, r"game: option 'x' .*256"),
+        ({"game": {"name": "tictactoe", **{f"k{i}": 0 for i in range(16)}}}, r"game: .*17 entries.*16"),
+        ({"game": {"name": "tictactoe", "k" * 65: 0}}, r"game: option name .*64"),
+        ({"game": {"name": "go", "komi": 1e308}}, r"game spec .*komi"),
+    ],
+)
+def test_ranges_are_checked_at_decode(changes, reason):
+    data = _mutated(**changes)
+    with pytest.raises(TrajectoryError, match=reason):
+        decode(data)
+    with pytest.raises(TrajectoryError, match=reason):
+        decode_training(data, TTT)
+
+
+def test_the_largest_weights_version_is_accepted_and_fits_int64():
+    traj = decode(_mutated(weights_version=2**62))
+    assert traj.weights_version == 2**62
+    assert np.int64(traj.weights_version) == 2**62
+
+
+def _plies_record(num_plies: int, spec: dict, num_legal: int = 1) -> bytes:
+    """A record of ``num_plies`` plies whose arrays are consistent with each other (not with the rules)."""
+    msg = message_of(make_trajectory())
+    msg["game"] = spec
+    msg["actions"] = _array(np.zeros(num_plies), "<i8")
+    msg["policy_lengths"] = _array(np.full(num_plies, num_legal), "<i8")
+    msg["policies"] = _array(np.full(num_plies * num_legal, 1.0 / num_legal), "<f4")
+    msg["root_values"] = _array(np.zeros(num_plies), "<f4")
+    return pack(msg)
+
+
+def test_more_plies_than_the_game_allows_is_rejected_before_the_replay():
+    with pytest.raises(TrajectoryError, match=r"actions: 10 entries, at most 9 \(plies\) in a tictactoe game"):
+        decode(_plies_record(10, TTT.spec()))
+    with pytest.raises(TrajectoryError, match=r"at most 9"):
+        decode_training(_plies_record(10, TTT.spec()), TTT)
+
+
+def test_policy_lengths_beyond_the_action_space_are_rejected():
+    with pytest.raises(TrajectoryError, match=r"policy_lengths .*1\.\.9"):
+        decode(_plies_record(2, TTT.spec(), num_legal=10))
+    msg = message_of(make_trajectory())
+    # Entries that would overflow int64 when summed to match the flat array's length.
+    msg["policy_lengths"] = _array([2**62, 2**62, 2**62, 2**62, 1, 1, 1], "<i8")
+    with pytest.raises(TrajectoryError, match=r"policy_lengths"):
+        decode(pack(msg))
+
+
+def _peak_bytes(fn) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def test_decode_training_allocates_nothing_sized_by_an_unvalidated_record():
+    chess = games.make("chess")
+    # ~14 MB claiming 580,000 plies: sized by the record, the training arrays would take ~30 GiB.
+    data = _plies_record(580_000, chess.spec())
+    assert len(data) < 16 * 1024 * 1024
+
+    def run() -> None:
+        with pytest.raises(TrajectoryError, match="at most 512"):
+            decode_training(data, chess)
+
+    assert _peak_bytes(run) < 3 * len(data) + (16 << 20)
+
+
+def test_containers_in_a_record_are_bounded_before_they_are_built():
+    # One MB of empty maps costs ~64 MB as Python dicts if msgpack builds them all.
+    msg = message_of(make_trajectory())
+    msg["game"] = {"name": "tictactoe", "x": [{}] * 1_000_000}
+    data = pack(msg)
+
+    def run() -> None:
+        with pytest.raises(TrajectoryError):
+            decode(data)
+
+    assert _peak_bytes(run) < 4 * len(data) + (4 << 20)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x91" * 100_000,  # arrays nested 100,000 deep
+        b"\x81\xa1a" * 100_000,  # maps nested 100,000 deep
+        b"\xdd\xff\xff\xff\xff",  # an array claiming 2**32 - 1 entries
+        b"\xdf\xff\xff\xff\xff",  # a map claiming 2**32 - 1 entries
+        b"\xc6\xff\xff\xff\xff",  # bin claiming 4 GiB
+        b"\xcf" + b"\xff" * 8,  # 2**64 - 1
+    ],
+)
+def test_hostile_msgpack_gives_trajectory_error(data):
+    with pytest.raises(TrajectoryError):
+        decode(data)
+    with pytest.raises(TrajectoryError):
+        decode_training(data, TTT)
