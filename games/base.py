@@ -23,11 +23,13 @@ Conventions every game follows:
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import abc
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from games.errors import ZeroplayError
 
 
 class GameError(ZeroplayError, ValueError):
@@ -83,7 +85,7 @@ class Game(abc.ABC):
     max_game_length: int
 
     @abc.abstractmethod
-    def initial_state(self) -> "State":
+    def initial_state(self) -> State:
         """The start position."""
 
     @abc.abstractmethod
@@ -138,13 +140,13 @@ class State(abc.ABC):
         return np.flatnonzero(self.legal_mask()).tolist()
 
     @abc.abstractmethod
-    def apply_unchecked(self, action: int) -> "State":
+    def apply_unchecked(self, action: int) -> State:
         """Fast path for search: the new state after ``action``, which must be legal.
 
         No legality check is done; an illegal action gives an undefined state.
         """
 
-    def apply(self, action: int) -> "State":
+    def apply(self, action: int) -> State:
         """The new state after ``action``; raises :class:`IllegalMoveError` if it is not legal."""
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
             raise IllegalMoveError(f"action {action!r} is not an integer ({self.game.name})")
@@ -196,11 +198,11 @@ class State(abc.ABC):
         self._require_terminal()
         return "draw" if self.returns()[0] == 0 else f"{self.game.player_names[0 if self.returns()[0] > 0 else 1]} wins"
 
-    def apply_text(self, text: str) -> "State":
+    def apply_text(self, text: str) -> State:
         """Parse and apply one move in the game's notation (checked)."""
         return self.apply(self.parse_action(text))
 
-    def apply_all(self, moves: Sequence[str | int]) -> "State":
+    def apply_all(self, moves: Sequence[str | int]) -> State:
         """Apply a sequence of moves (texts or actions), checked, from this state."""
         state = self
         for i, move in enumerate(moves):

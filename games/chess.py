@@ -219,7 +219,7 @@ class Chess(Game):
     def options(self) -> dict[str, Any]:
         return {"fen": self.fen, "history": self.history, "max_plies": self.max_plies}
 
-    def initial_state(self) -> "ChessState":
+    def initial_state(self) -> ChessState:
         board = self._board.copy(stack=False)
         key = board._transposition_key()
         return ChessState(self, board, 0, (key,), 0, ())
@@ -374,7 +374,7 @@ class ChessState(State):
             return qmove
         return move
 
-    def apply_unchecked(self, action: int) -> "ChessState":
+    def apply_unchecked(self, action: int) -> ChessState:
         board = self._board
         turn = board.turn
         move = _DEC[turn][action]

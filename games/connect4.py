@@ -70,7 +70,7 @@ class ConnectFour(Game):
     notation_hint = "a column 1-7, e.g. 4"
     max_game_length = _CELLS  # one stone per cell: 42
 
-    def initial_state(self) -> "ConnectFourState":
+    def initial_state(self) -> ConnectFourState:
         return ConnectFourState(self, (0, 0), 0, 0, None)
 
     def options(self) -> dict[str, Any]:
@@ -116,7 +116,7 @@ class ConnectFourState(State):
             return _NO_MOVES
         return _LEGAL_MASKS[(self._bits[0] | self._bits[1]) & _TOP_ALL]
 
-    def apply_unchecked(self, action: int) -> "ConnectFourState":
+    def apply_unchecked(self, action: int) -> ConnectFourState:
         p0, p1 = self._bits
         occupied = p0 | p1
         stone = (occupied + _BOTTOM[action]) & _COLUMN[action]

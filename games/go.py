@@ -48,7 +48,8 @@ from __future__ import annotations
 
 import functools
 import random
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class _Tables:
         return (_tables, (self.size,))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tables(size: int) -> _Tables:
     return _Tables(size)
 
@@ -256,21 +257,21 @@ class Go(Game):
             "history": self.history,
         }
 
-    def gtp_rules(self) -> "Go":
+    def gtp_rules(self) -> Go:
         """These rules as GTP engines such as GNU Go enforce them: simple ko.
 
         Under positional superko the two sides could disagree on which moves are legal.
         """
         return self if self.ko == "simple" else Go(**{**self.options(), "ko": "simple"})
 
-    def initial_state(self) -> "GoState":
+    def initial_state(self) -> GoState:
         if self._initial is None:
             self._initial = self.setup_state()
         return self._initial
 
     def setup_state(
         self, black: Iterable[int] = (), white: Iterable[int] = (), to_play: int = 0
-    ) -> "GoState":
+    ) -> GoState:
         """A start position with the given stones (actions) and player to move.
 
         Used for handicap stones and SGF ``AB``/``AW``. The setup position is the
@@ -296,7 +297,7 @@ class Go(Game):
                 board[p] = colour
         return GoState._from_board(self, board, int(to_play))
 
-    def handicap_state(self, stones: int) -> "GoState":
+    def handicap_state(self, stones: int) -> GoState:
         """Black's fixed handicap stones (GTP placement), White to play."""
         return self.setup_state(black=handicap_actions(self.size, stones), to_play=1)
 
@@ -342,7 +343,7 @@ class GoState(State):
         raise TypeError("make Go states with Go.initial_state() or Go.setup_state()")
 
     @classmethod
-    def _from_board(cls, game: Go, board: bytearray, to_play: int) -> "GoState":
+    def _from_board(cls, game: Go, board: bytearray, to_play: int) -> GoState:
         t = game._t
         gid = [0] * t.length
         groups: dict[int, tuple[tuple[int, ...], set[int]]] = {}
@@ -422,7 +423,7 @@ class GoState(State):
     def is_terminal(self) -> bool:
         return self._terminal
 
-    def apply_unchecked(self, action: int) -> "GoState":
+    def apply_unchecked(self, action: int) -> GoState:
         t = self._t
         game = self.game
         s = object.__new__(GoState)
@@ -637,7 +638,7 @@ class GoState(State):
             done = None
             zc = t.zobrist[c]
             zo = t.zobrist[o]
-            for g, (stones, libs) in groups.items():
+            for g, (_, libs) in groups.items():
                 if len(libs) == 1 and board[g] == o:
                     (q,) = libs
                     if done is None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import games
 from games.base import Game, GameError, RecordError, State

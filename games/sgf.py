@@ -32,7 +32,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from games.base import GameError, RecordError
 from games.go import Go, GoState, vertex_text
@@ -134,10 +135,7 @@ class GoRecord:
 
     def final_state(self) -> GoState:
         """The position after the last move (legality checked)."""
-        state = None
-        for state in self.states():
-            pass
-        assert state is not None
+        *_, state = self.states()
         return state
 
     def to_sgf(self) -> str:
@@ -230,7 +228,7 @@ class SgfTree:
     line: int
     column: int
     nodes: list[SgfNode] = dataclasses.field(default_factory=list)
-    children: list["SgfTree"] = dataclasses.field(default_factory=list)
+    children: list[SgfTree] = dataclasses.field(default_factory=list)
 
     def main_line(self) -> list[SgfNode]:
         """The nodes of the main line (first child at each branch)."""

@@ -21,7 +21,7 @@ def transform_planes(planes: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _board_permutation(height: int, width: int, k: int, extra: int) -> np.ndarray:
     cells = np.arange(height * width, dtype=np.int64).reshape(height, width)
     moved = transform_planes(cells, k)

@@ -54,7 +54,7 @@ class TicTacToe(Game):
     notation_hint = "a cell a1..c3, e.g. b2"
     max_game_length = 9  # one mark per cell
 
-    def initial_state(self) -> "TicTacToeState":
+    def initial_state(self) -> TicTacToeState:
         return TicTacToeState(self, 0, 0, 0)
 
     def options(self) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class TicTacToeState(State):
             return _NO_MOVES
         return _LEGAL_MASKS[self._bits[0] | self._bits[1]]
 
-    def apply_unchecked(self, action: int) -> "TicTacToeState":
+    def apply_unchecked(self, action: int) -> TicTacToeState:
         x, o = self._bits
         if self._to_play == 0:
             x |= 1 << action

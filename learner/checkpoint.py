@@ -38,7 +38,6 @@ directory fsynced. The metadata file is written last, so a checkpoint is visible
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import hashlib
 import io
@@ -47,12 +46,14 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
 from games.base import Game
+from games.errors import ZeroplayError
 from learner.network import NetworkConfig, PolicyValueNet
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat
 
@@ -254,7 +255,7 @@ def prune_checkpoints(path: str | os.PathLike[str], keep: int) -> list[int]:
         m = _FILE_RE.match(f.name)
         if m and int(m.group(1)) not in kept_steps and int(m.group(1)) < oldest_kept:
             doomed.setdefault(int(m.group(1)), []).append(f)
-    for step, paths in sorted(doomed.items()):
+    for _, paths in sorted(doomed.items()):
         # Metadata first: the checkpoint disappears before its data does.
         for f in sorted(paths, key=lambda p: p.suffix != ".json"):
             try:
@@ -290,7 +291,9 @@ def _resolve_metadata_path(path: str | os.PathLike[str]) -> Path:
             meta = p.with_name(name[: -len(suffix)] + ".json")
             if not os.path.lexists(meta):
                 if suffix != ".json" and os.path.lexists(p):
-                    raise CheckpointError(f"{p}: metadata file {meta.name} is missing (incomplete or foreign checkpoint)")
+                    raise CheckpointError(
+                        f"{p}: metadata file {meta.name} is missing (incomplete or foreign checkpoint)"
+                    )
                 raise CheckpointError(f"{meta}: checkpoint metadata file not found")
             return meta
     raise CheckpointError(f"{p}: not a checkpoint path (expected a directory, .json or .pt file)")
@@ -328,7 +331,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     except RecursionError:
         raise CheckpointError(f"{meta_path}: metadata is nested too deeply to be a checkpoint's") from None
     except ValueError as err:
-        raise CheckpointError(f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {_first_line(err)}") from None
+        raise CheckpointError(
+            f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {_first_line(err)}"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {str(found)[:80]!r})")
@@ -341,7 +346,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         if key not in meta:
             raise CheckpointError(f"{meta_path}: metadata is missing key {key!r}")
         if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
-            raise CheckpointError(f"{meta_path}: metadata key {key!r} should be {typ.__name__}, got {type(meta[key]).__name__}")
+            raise CheckpointError(
+                f"{meta_path}: metadata key {key!r} should be {typ.__name__}, got {type(meta[key]).__name__}"
+            )
     for key in ("step", "weights_version"):
         if not _is_count(meta[key], _MAX_COUNT):
             raise CheckpointError(f"{meta_path}: metadata key {key!r} = {meta[key]} is outside [0, 2**62]")
@@ -371,14 +378,18 @@ def _read_verified(meta_path: Path, entry: Mapping[str, Any]) -> tuple[Path, byt
     try:
         size = regular_file_stat(path).st_size
         if size != expected:
-            raise CheckpointError(f"{path}: size {size} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
+            raise CheckpointError(
+                f"{path}: size {size} bytes, {meta_path.name} says {expected} (truncated or replaced?)"
+            )
         data = read_regular_file(path, max_bytes=expected)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file missing (named by {meta_path.name})") from None
     except OSError as err:
         raise CheckpointError(f"{path}: cannot read (named by {meta_path.name}): {_reason(err)}") from None
     if len(data) != expected:
-        raise CheckpointError(f"{path}: size {len(data)} bytes, {meta_path.name} says {expected} (truncated or replaced?)")
+        raise CheckpointError(
+            f"{path}: size {len(data)} bytes, {meta_path.name} says {expected} (truncated or replaced?)"
+        )
     digest = hashlib.sha256(data).hexdigest()
     if digest != entry["sha256"]:
         raise CheckpointError(
@@ -448,7 +459,9 @@ def safe_torch_load(data: bytes, name: str | os.PathLike[str]) -> Any:
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4" for foreign pickles
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - pickle/zip errors of every kind
-        raise CheckpointError(f"{name}: not a weights-only torch file ({type(err).__name__}: {_first_line(err)})") from None
+        raise CheckpointError(
+            f"{name}: not a weights-only torch file ({type(err).__name__}: {_first_line(err)})"
+        ) from None
 
 
 def read_weights_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -67,7 +68,10 @@ class TorchEvaluator:
 
     def load_weights(self, state_dict: Mapping[str, Any], version: int) -> None:
         """Load a network state dict (tensors or numpy arrays) and record its ``version``."""
-        tensors = {k: (torch.from_numpy(np.asarray(v)) if not isinstance(v, torch.Tensor) else v) for k, v in state_dict.items()}
+        tensors = {
+            k: (torch.from_numpy(np.asarray(v)) if not isinstance(v, torch.Tensor) else v)
+            for k, v in state_dict.items()
+        }
         self.net.load_state_dict(tensors)
         self.net.eval()
         self.weights_version = int(version)
@@ -81,7 +85,9 @@ class TorchEvaluator:
         if not masks.flags.writeable:
             masks = masks.copy()
         if obs.ndim != 4 or tuple(obs.shape[1:]) != self.observation_shape:
-            raise ValueError(f"observations must be [B, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}")
+            raise ValueError(
+                f"observations must be [B, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}"
+            )
         if masks.shape != (obs.shape[0], self.num_actions):
             raise ValueError(f"legal_masks must be [{obs.shape[0]}, {self.num_actions}], got {list(masks.shape)}")
         if obs.shape[0] == 0:
@@ -99,7 +105,9 @@ class TorchEvaluator:
     __call__ = evaluate
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", *, num_threads: int | None = None) -> "TorchEvaluator":
+    def from_checkpoint(
+        cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", *, num_threads: int | None = None
+    ) -> TorchEvaluator:
         """An evaluator holding a checkpoint's weights (version from its metadata)."""
         from learner.checkpoint import load_network
 

@@ -15,17 +15,18 @@ weights with :meth:`InferenceServer.load_weights` and asks again).
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import asyncio
 import collections
 import concurrent.futures
 import dataclasses
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from games.base import Game
+from games.errors import ZeroplayError
 from learner.inference import TorchEvaluator
 from learner.network import NetworkConfig, PolicyValueNet
 

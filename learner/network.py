@@ -26,7 +26,8 @@ logits' dtype range.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -71,7 +72,7 @@ class NetworkConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "NetworkConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> NetworkConfig:
         """Build from :meth:`to_dict` output; unknown keys raise ``ValueError``."""
         if not isinstance(data, Mapping):
             raise ValueError(f"network config must be a mapping, got {type(data).__name__}")
@@ -144,9 +145,7 @@ class PolicyValueNet(nn.Module):
             nn.Tanh(),
         )
 
-    def forward(
-        self, obs: torch.Tensor, legal_mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, obs: torch.Tensor, legal_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Evaluate a batch.
 
         Args:
@@ -166,7 +165,9 @@ class PolicyValueNet(nn.Module):
         value = self.value_head(x).reshape(-1).float()
         if legal_mask is not None:
             if tuple(legal_mask.shape) != (obs.shape[0], self.num_actions):
-                raise ValueError(f"expected legal_mask [{obs.shape[0]}, {self.num_actions}], got {list(legal_mask.shape)}")
+                raise ValueError(
+                    f"expected legal_mask [{obs.shape[0]}, {self.num_actions}], got {list(legal_mask.shape)}"
+                )
             logits = mask_logits(logits, legal_mask)
         return logits, value
 

@@ -82,7 +82,11 @@ class ReplayBuffer:
         observation_dtype: Any = np.float16,
         recent_games: int = 1000,
     ) -> None:
-        if isinstance(capacity_positions, bool) or not isinstance(capacity_positions, (int, np.integer)) or capacity_positions < 1:
+        if (
+            isinstance(capacity_positions, bool)
+            or not isinstance(capacity_positions, (int, np.integer))
+            or capacity_positions < 1
+        ):
             raise ValueError(f"capacity_positions must be a positive int, got {capacity_positions!r}")
         if max_samples_per_position is not None and not max_samples_per_position > 0:
             raise ValueError(f"max_samples_per_position must be > 0 or None, got {max_samples_per_position!r}")
@@ -153,7 +157,9 @@ class ReplayBuffer:
         policies = np.asarray(policy_targets)
         values = np.asarray(value_targets)
         if obs.ndim != 4 or tuple(obs.shape[1:]) != self.observation_shape:
-            raise ValueError(f"observations must be [T, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}")
+            raise ValueError(
+                f"observations must be [T, {', '.join(map(str, self.observation_shape))}], got {list(obs.shape)}"
+            )
         t = obs.shape[0]
         if t == 0:
             raise ValueError("add_game got an empty game (T = 0)")
@@ -174,7 +180,12 @@ class ReplayBuffer:
         self._game_lengths.append(t)
         self.latest_version_added = max(self.latest_version_added, int(weights_version))
         if t > self.capacity:  # only the last `capacity` positions survive
-            obs, masks, policies, values = obs[-self.capacity :], masks[-self.capacity :], policies[-self.capacity :], values[-self.capacity :]
+            obs, masks, policies, values = (
+                obs[-self.capacity :],
+                masks[-self.capacity :],
+                policies[-self.capacity :],
+                values[-self.capacity :],
+            )
             t = self.capacity
         slots = (self._head + np.arange(t)) % self.capacity
         self._obs[slots] = obs

@@ -30,7 +30,6 @@ Nothing found on disk stops the replay service from starting.
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import json
 import logging
 import os
@@ -38,11 +37,13 @@ import re
 import struct
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from games import Game
+from games.errors import ZeroplayError
 from learner.replay import Batch, ReplayBuffer
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file
 from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode_training, parse
@@ -167,11 +168,19 @@ def _scan_v1(path: Path, data: bytes) -> tuple[list[SegmentRecord], list[str], i
     offset = len(MAGIC_V1)
     while offset < len(data):
         if offset + _V1_HEADER.size > len(data):
-            return records, [f"replay segment {path} truncated at byte {offset} (partial record header); rest skipped"], 1
+            return (
+                records,
+                [f"replay segment {path} truncated at byte {offset} (partial record header); rest skipped"],
+                1,
+            )
         length, crc = _V1_HEADER.unpack_from(data, offset)
         start = offset + _V1_HEADER.size
         if length > DEFAULT_MAX_BYTES or start + length > len(data):
-            return records, [f"replay segment {path} truncated at byte {offset} (record of {length} bytes); rest skipped"], 1
+            return (
+                records,
+                [f"replay segment {path} truncated at byte {offset} (record of {length} bytes); rest skipped"],
+                1,
+            )
         payload = data[start : start + length]
         if zlib.crc32(payload) != crc:
             return records, [f"replay segment {path} corrupt at byte {offset} (checksum mismatch); rest skipped"], 1
@@ -199,7 +208,9 @@ def read_segment(path: Path) -> SegmentScan:
     elif data.startswith(MAGIC_V1):
         records, warnings, skipped = _scan_v1(path, data)
     else:
-        return SegmentScan(path, (), (f"replay segment {path} is not a zeroplay segment (bad header); skipped",), 0, True)
+        return SegmentScan(
+            path, (), (f"replay segment {path} is not a zeroplay segment (bad header); skipped",), 0, True
+        )
     return SegmentScan(path, tuple(records), tuple(warnings), skipped, False)
 
 
@@ -321,9 +332,7 @@ class ReplayService:
             from selfplay.records import GameSampler
 
             self.sampler = GameSampler(games_directory, every=sample_games_every, keep=sample_games_keep)
-        self.buffer = ReplayBuffer(
-            game, capacity, max_samples_per_position, seed, min_positions=min_positions
-        )
+        self.buffer = ReplayBuffer(game, capacity, max_samples_per_position, seed, min_positions=min_positions)
         self.store = SegmentStore(directory, segment_bytes) if directory is not None else None
         self.rejected = 0
         self.load_warnings: list[str] = []
@@ -411,7 +420,9 @@ class ReplayService:
         try:
             state = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            warnings.append(f"{path} is not valid JSON ({type(err).__name__}: {str(err)[:200]}); its counters start from 0")
+            warnings.append(
+                f"{path} is not valid JSON ({type(err).__name__}: {str(err)[:200]}); its counters start from 0"
+            )
             return {}
         if not isinstance(state, dict):
             warnings.append(f"{path} does not hold a JSON object; its counters start from 0")

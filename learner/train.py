@@ -24,7 +24,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -128,8 +129,12 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
         object.__setattr__(self, "adam_betas", (float(betas[0]), float(betas[1])))
         milestones = tuple(self.lr_milestones)
-        if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in milestones) or list(milestones) != sorted(milestones):
-            raise ValueError(f"TrainConfig.lr_milestones must be increasing non-negative ints, got {self.lr_milestones!r}")
+        if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in milestones) or list(
+            milestones
+        ) != sorted(milestones):
+            raise ValueError(
+                f"TrainConfig.lr_milestones must be increasing non-negative ints, got {self.lr_milestones!r}"
+            )
         object.__setattr__(self, "lr_milestones", milestones)
         if self.lr_schedule == "cosine" and self.total_steps <= self.warmup_steps:
             raise ValueError("TrainConfig: cosine schedule needs total_steps > warmup_steps")
@@ -144,7 +149,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         if not isinstance(data, Mapping):
             raise ValueError(f"train config must be a mapping, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -284,8 +289,9 @@ class Learner:
         self.net.train()
         with autocast(self.device):
             logits, value = self.net(obs, masks)
-        terms = compute_loss(logits.float(), value.float(), policy_t, value_t, masks,
-                             value_weight=self.config.value_weight)
+        terms = compute_loss(
+            logits.float(), value.float(), policy_t, value_t, masks, value_weight=self.config.value_weight
+        )
         self.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
@@ -431,7 +437,7 @@ class Learner:
         cls,
         path: str,
         train_config: TrainConfig | None = None,
-    ) -> "Learner":
+    ) -> Learner:
         """Rebuild a learner from a checkpoint's full training state.
 
         ``train_config`` defaults to the one stored in the checkpoint.
@@ -442,7 +448,9 @@ class Learner:
         ckpt = load_checkpoint(path)
         if ckpt.training_state is None:
             raise CheckpointError(f"{ckpt.path}: checkpoint has no training state to resume from")
-        config = train_config if train_config is not None else TrainConfig.from_dict(ckpt.training_state["train_config"])
+        config = (
+            train_config if train_config is not None else TrainConfig.from_dict(ckpt.training_state["train_config"])
+        )
         learner = cls(from_spec(dict(ckpt.game_spec)), ckpt.network_config, config)
         learner.load_state_dict(ckpt.training_state)
         return learner

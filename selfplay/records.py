@@ -1,8 +1,8 @@
 """Sample self-play games as human-readable records in the run directory.
 
 :func:`record_text` turns one :class:`~selfplay.trajectory.Trajectory` into a record
-people (and other programs) can open, in its game's record format (:mod:`games.records`: SGF for Go, PGN for chess, a move
-list otherwise), both sides named ``zeroplay vN``, the event ``zeroplay self-play``
+people (and other programs) can open, in its game's record format (:mod:`games.records`:
+SGF for Go, PGN for chess, a move list otherwise), both sides named ``zeroplay vN``, the event ``zeroplay self-play``
 and a ``WeightsVersion`` tag.
 
 :class:`GameSampler` writes every N-th game offered to it as
@@ -15,7 +15,6 @@ Only numpy and :mod:`games` are needed here (no torch, no Ray).
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import logging
 import os
 import re
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import games
 from games import GameError
+from games.errors import ZeroplayError
 from games.records import GameRecord, record_extension, write_record
 from selfplay.storage import atomic_write_bytes
 from selfplay.trajectory import Trajectory
@@ -61,9 +61,13 @@ def game_record(trajectory: Trajectory) -> GameRecord:
     name = player_name(trajectory.weights_version)
     resigned = trajectory.termination == "resigned"
     return GameRecord(
-        game=game, actions=tuple(int(a) for a in trajectory.actions), players=(name, name),
-        winner=_winner(trajectory), ending="resignation" if resigned else "terminal",
-        event="zeroplay self-play", tags={"WeightsVersion": str(int(trajectory.weights_version))},
+        game=game,
+        actions=tuple(int(a) for a in trajectory.actions),
+        players=(name, name),
+        winner=_winner(trajectory),
+        ending="resignation" if resigned else "terminal",
+        event="zeroplay self-play",
+        tags={"WeightsVersion": str(int(trajectory.weights_version))},
     )
 
 

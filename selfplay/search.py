@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -97,9 +98,9 @@ class SearchConfig:
     c_base: float = 19652.0
     c_init: float = 1.25
     fpu_reduction: float = 0.25
-    fpu_absolute: Optional[float] = None
+    fpu_absolute: float | None = None
     add_noise: bool = False
-    dirichlet_alpha: Optional[float] = None
+    dirichlet_alpha: float | None = None
     dirichlet_alpha_scale: float = 10.0
     dirichlet_fraction: float = 0.25
     temperature: float = 1.0
@@ -510,7 +511,7 @@ class SearchResult:
         """:meth:`subtree` for several roots at once (one vectorised copy; what the worker uses)."""
         arena: _Arena = self._arena
         children = []
-        for i, action in zip(roots, actions):
+        for i, action in zip(roots, actions, strict=True):
             if action is None:
                 action = self.outputs[i].action
             root = int(self._root_ids[i])
@@ -529,7 +530,7 @@ class SearchResult:
 
 
 def search(
-    roots: Sequence[Union[State, Tree]],
+    roots: Sequence[State | Tree],
     evaluate: Evaluator,
     config: SearchConfig,
     rng: np.random.Generator,
@@ -750,7 +751,7 @@ def search(
             nedges = np.concatenate(new_edges)
             acts = arena.action[nedges].tolist()
             states = arena.states
-            new_states = [states[p].apply_unchecked(a) for p, a in zip(nparents.tolist(), acts)]
+            new_states = [states[p].apply_unchecked(a) for p, a in zip(nparents.tolist(), acts, strict=True)]
             ids = arena.add_nodes(new_states)
             arena.child[nedges] = ids
             obs, masks, eval_states, eval_j = [], [], [], []

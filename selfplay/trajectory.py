@@ -29,16 +29,17 @@ before anything is allocated per ply.
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 import numpy as np
 
 import games
 from games.base import Game, State
+from games.errors import ZeroplayError
 
 FORMAT_NAME = "zeroplay.trajectory"
 FORMAT_VERSION = 1
@@ -105,7 +106,7 @@ class Trajectory:
     root_values: np.ndarray  # float32 [T]
     returns: tuple  # [num_players] float
     termination: str = "terminal"
-    resigned_by: Optional[int] = None
+    resigned_by: int | None = None
 
     @property
     def num_moves(self) -> int:
@@ -318,7 +319,7 @@ def parse(
         if int(lengths.sum()) != len(flat):
             raise TrajectoryError("policy_lengths do not partition the policies")
         ends = np.cumsum(lengths).tolist()
-        policies = tuple(flat[end - n : end] for n, end in zip(lengths.tolist(), ends))
+        policies = tuple(flat[end - n : end] for n, end in zip(lengths.tolist(), ends, strict=True))
         trajectory = Trajectory(
             game_spec=spec,
             weights_version=message["weights_version"],
@@ -409,7 +410,7 @@ def validate(
         if (np.abs(root_values) > 1.0 + 1e-6).any():
             raise TrajectoryError("root values must lie in [-1, 1]")
         state = game.initial_state()
-        for i, (action, policy) in enumerate(zip(actions.tolist(), trajectory.policies)):
+        for i, (action, policy) in enumerate(zip(actions.tolist(), trajectory.policies, strict=True)):
             policy = np.asarray(policy)
             if policy.ndim != 1 or not np.isfinite(policy).all():
                 raise TrajectoryError(f"ply {i}: policy is not a finite vector")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Iterator, Optional, Union
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -115,11 +115,11 @@ class _Game:
     """A game in progress in one slot."""
 
     state: State
-    root: Union[State, Tree]
+    root: State | Tree
     actions: list = dataclasses.field(default_factory=list)
     policies: list = dataclasses.field(default_factory=list)
     root_values: list = dataclasses.field(default_factory=list)
-    weights_version: Optional[int] = None
+    weights_version: int | None = None
 
 
 class Worker:
@@ -186,7 +186,7 @@ class Worker:
         )
         finished = []
         continuing = []
-        for i, (g, out) in enumerate(zip(self._games, result.outputs)):
+        for i, (g, out) in enumerate(zip(self._games, result.outputs, strict=True)):
             action = out.action
             g.actions.append(action)
             g.policies.append(out.legal_policy.astype(np.float32))
@@ -202,7 +202,7 @@ class Worker:
                 continuing.append(i)
         if cfg.tree_reuse and continuing:
             actions = [self._games[i].actions[-1] for i in continuing]
-            for i, tree in zip(continuing, result.subtrees(continuing, actions)):
+            for i, tree in zip(continuing, result.subtrees(continuing, actions), strict=True):
                 if tree is not None:
                     self._games[i].root = tree
         self._simulations += result.num_simulations

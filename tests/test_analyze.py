@@ -7,14 +7,14 @@ import json
 import subprocess
 
 import pytest
+from zeroplay_command import zeroplay_argv
 
 import games
 from cluster.cli.common import CliError, parse_game_spec
 from cluster.engines.analyze import Analyzer
-from cluster.engines.loading import merge_game
 from cluster.engines.engine import EngineError
+from cluster.engines.loading import merge_game
 from cluster.external.transport import LineProcess
-from zeroplay_command import zeroplay_argv
 
 # The zeroplay command as the console script runs it (``python -m cluster.cli.common`` would load
 # cluster.cli.common twice, as __main__ and as cluster.cli.common, so its CliError would not be caught).

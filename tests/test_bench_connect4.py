@@ -29,7 +29,7 @@ def readme_baselines(path: Path) -> dict[str, dict[str, tuple[float, float]]]:
             continue
         cells = [c.strip() for c in m.group(3).split("|")]
         rates = [tuple(float(x) for x in c.split("/")) for c in cells]
-        table[m.group(1)] = dict(zip(("random", "prefer-center", "tactical"), rates))  # type: ignore[arg-type]
+        table[m.group(1)] = dict(zip(("random", "prefer-center", "tactical"), rates, strict=True))  # type: ignore[arg-type]
     return table
 
 

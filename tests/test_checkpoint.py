@@ -48,7 +48,13 @@ def _batch(seed: int = 0) -> dict:
             masks.append(state.legal_mask().copy())
             pols.append(masks[-1] / masks[-1].sum())
             state = state.apply(int(rng.choice(state.legal_actions())))
-        buf.add_game(np.stack(obs), np.stack(masks), np.stack(pols).astype(np.float32), rng.choice([-1.0, 1.0], len(obs)).astype(np.float32), 0)
+        buf.add_game(
+            np.stack(obs),
+            np.stack(masks),
+            np.stack(pols).astype(np.float32),
+            rng.choice([-1.0, 1.0], len(obs)).astype(np.float32),
+            0,
+        )
     return buf.sample(32)._asdict()
 
 
@@ -75,7 +81,13 @@ def test_round_trip_and_exact_resume(tmp_path: Path) -> None:
         "ckpt-000000003.pt",
         "ckpt-000000003.train.pt",
     ]  # no temp files left behind
-    for where in (tmp_path / "run", tmp_path / "run" / "checkpoints", meta_path, meta_path.with_suffix(".pt"), meta_path.with_name("ckpt-000000003.train.pt")):
+    for where in (
+        tmp_path / "run",
+        tmp_path / "run" / "checkpoints",
+        meta_path,
+        meta_path.with_suffix(".pt"),
+        meta_path.with_name("ckpt-000000003.train.pt"),
+    ):
         ckpt = load_checkpoint(where)
         assert ckpt.path == meta_path
     assert ckpt.step == 3 and ckpt.weights_version == 1
@@ -91,7 +103,7 @@ def test_round_trip_and_exact_resume(tmp_path: Path) -> None:
     assert resumed.step == 3 and resumed.weights_version == 1 and resumed.config == learner.config
     batch = _batch(1)
     assert resumed.train_step(batch) == learner.train_step(batch)
-    assert all(torch.equal(x, y) for x, y in zip(resumed.weights().values(), learner.weights().values()))
+    assert all(torch.equal(x, y) for x, y in zip(resumed.weights().values(), learner.weights().values(), strict=True))
 
     # network for play
     game, net, meta = load_network(meta_path)
@@ -139,7 +151,15 @@ def test_weights_only_checkpoint_without_training_state(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no training state"):
         Learner.from_checkpoint(str(tmp_path))
     with pytest.raises(ValueError, match="JSON"):
-        save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=8, weights_version=2, run_config={"x": object()})
+        save_checkpoint(
+            tmp_path,
+            game=TTT,
+            network_config=SMALL,
+            weights=learner.weights(),
+            step=8,
+            weights_version=2,
+            run_config={"x": object()},
+        )
 
 
 def test_atomic_write_leaves_no_partial_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -396,7 +416,9 @@ def test_file_entries_are_range_checked(tmp_path: Path, changes: dict, fragment:
         _one_line_error_naming(load, "ckpt-000000003.json", fragment)
 
 
-@pytest.mark.parametrize("key, value", [("step", -1), ("step", 2**63), ("weights_version", -5), ("weights_version", 2**64)])
+@pytest.mark.parametrize(
+    "key, value", [("step", -1), ("step", 2**63), ("weights_version", -5), ("weights_version", 2**64)]
+)
 def test_step_and_version_are_range_checked(tmp_path: Path, key: str, value: int) -> None:
     _, meta_path = _saved(tmp_path)
     meta = json.loads(meta_path.read_text())
@@ -408,8 +430,15 @@ def test_step_and_version_are_range_checked(tmp_path: Path, key: str, value: int
 def test_saving_refuses_a_run_config_that_could_not_be_read_back(tmp_path: Path) -> None:
     learner = _trained()
     with pytest.raises(ValueError, match="JSON"):
-        save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=1,
-                        weights_version=1, run_config={"x": float("nan")})
+        save_checkpoint(
+            tmp_path,
+            game=TTT,
+            network_config=SMALL,
+            weights=learner.weights(),
+            step=1,
+            weights_version=1,
+            run_config={"x": float("nan")},
+        )
     assert list_checkpoints(tmp_path) == []
 
 
@@ -454,8 +483,9 @@ def test_latest_valid_checkpoint_falls_back_past_damaged_newer_ones(tmp_path: Pa
 def test_latest_valid_checkpoint_can_require_the_training_state(tmp_path: Path) -> None:
     paths = _three_checkpoints(tmp_path)
     learner = _trained()
-    weights_only = save_checkpoint(tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=9,
-                                   weights_version=4)
+    weights_only = save_checkpoint(
+        tmp_path, game=TTT, network_config=SMALL, weights=learner.weights(), step=9, weights_version=4
+    )
     assert latest_valid_checkpoint(tmp_path) == (weights_only, [])
     found, warnings = latest_valid_checkpoint(tmp_path, require_training_state=True)
     assert found == paths[-1]

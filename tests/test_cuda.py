@@ -117,7 +117,7 @@ def test_shared_inference_server_on_the_device() -> None:
 
     answers, stats = asyncio.run(main())
     assert stats.batches == 1 and stats.positions == 96
-    for (obs, masks), (logits, values) in zip(parts, answers):
+    for (obs, masks), (logits, values) in zip(parts, answers, strict=True):
         want_logits, want_values = reference(obs, masks)
         legal = masks.astype(bool)
         np.testing.assert_allclose(logits[legal], want_logits[legal], atol=0.05, rtol=0.05)

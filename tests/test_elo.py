@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -34,12 +35,12 @@ def test_elo_from_score_known_values() -> None:
 
 
 def test_elo_estimate_trinomial_interval() -> None:
-    w, d, l = 100, 120, 80
+    w, d, lost = 100, 120, 80
     n = 300
     mu = (100 + 60) / 300
     var = (100 * (1 - mu) ** 2 + 120 * (0.5 - mu) ** 2 + 80 * (0 - mu) ** 2) / n
     se = math.sqrt(var / n)
-    est = elo_estimate(w, d, l)
+    est = elo_estimate(w, d, lost)
     assert est.games == n and est.score == pytest.approx(mu)
     assert est.stderr == pytest.approx(se)
     assert est.elo == pytest.approx(-400 * math.log10(1 / mu - 1))
@@ -48,11 +49,11 @@ def test_elo_estimate_trinomial_interval() -> None:
     assert est.upper == pytest.approx(-400 * math.log10(1 / (mu + 1.959964 * se) - 1))
     assert est.lower < est.elo < est.upper
     # more games with the same frequencies: a narrower interval around the same Elo
-    big = elo_estimate(10 * w, 10 * d, 10 * l)
+    big = elo_estimate(10 * w, 10 * d, 10 * lost)
     assert big.elo == pytest.approx(est.elo)
     assert big.upper - big.lower < est.upper - est.lower
     # symmetric: swapping wins and losses negates everything
-    mirror = elo_estimate(l, d, w)
+    mirror = elo_estimate(lost, d, w)
     assert mirror.elo == pytest.approx(-est.elo)
     assert mirror.lower == pytest.approx(-est.upper)
 
@@ -89,17 +90,17 @@ def test_sprt_bounds() -> None:
 
 
 def test_llr_normal_approximation_by_hand() -> None:
-    w, d, l = 100, 120, 80
+    w, d, lost = 100, 120, 80
     n = 300
     mu = (w + d / 2) / n
-    var = (w * (1 - mu) ** 2 + d * (0.5 - mu) ** 2 + l * mu**2) / n
+    var = (w * (1 - mu) ** 2 + d * (0.5 - mu) ** 2 + lost * mu**2) / n
     mu0 = 0.5
     mu1 = 1 / (1 + 10 ** (-10 / 400))
     expected = n * (mu1 - mu0) * (2 * mu - mu0 - mu1) / (2 * var)
-    assert llr_logistic(w, d, l, 0, 10) == pytest.approx(expected)
+    assert llr_logistic(w, d, lost, 0, 10) == pytest.approx(expected)
     assert expected == pytest.approx(0.7578, abs=1e-4)
     # the exact (MLE) form agrees closely when every outcome occurs often
-    assert llr_exact(w, d, l, 0, 10) == pytest.approx(expected, rel=0.02)
+    assert llr_exact(w, d, lost, 0, 10) == pytest.approx(expected, rel=0.02)
     assert llr_exact(1000, 1200, 800, 0, 10) == pytest.approx(llr_logistic(1000, 1200, 800, 0, 10), rel=0.02)
 
 
@@ -118,7 +119,7 @@ def test_llr_exact_small_lopsided_samples() -> None:
 def test_llr_monotone_and_decisions(method: str) -> None:
     config = SprtConfig(0, 10, method=method)
     llrs = [sprt(w, 100, 200 - w, config).llr for w in range(80, 140, 5)]
-    assert all(a < b for a, b in zip(llrs, llrs[1:]))
+    assert all(a < b for a, b in itertools.pairwise(llrs))
     assert sprt(0, 0, 0, config).llr == 0.0 and sprt(0, 0, 0, config).decision is None
     assert sprt(400, 200, 300, config).decision == "H1"  # ~+39 Elo
     assert sprt(300, 200, 400, config).decision == "H0"

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import ray
+from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
+from zeroplay_command import run_zeroplay, start_zeroplay
 
 from cluster.config.run import resolve
-from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
 from cluster.runtime.driver import Trainer
 from cluster.runtime.rundir import prepare_run_dir
 from learner.replay_store import ReplayService
-from zeroplay_command import run_zeroplay, start_zeroplay
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 

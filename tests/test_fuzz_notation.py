@@ -121,7 +121,9 @@ def test_deeply_nested_or_oversized_sgf_gives_record_error(text: str) -> None:
 
 # ---------------------------------------------------------------------- PGN
 
-_PGN_TEXT = st.text(alphabet='[]{}();$%!?."\\ \n\t0123456789-/=+#*abcdefghKQRBNOxPWhiteBlackResultFENSetUp', max_size=400)
+_PGN_TEXT = st.text(
+    alphabet='[]{}();$%!?."\\ \n\t0123456789-/=+#*abcdefghKQRBNOxPWhiteBlackResultFENSetUp', max_size=400
+)
 _CHESS = Chess(max_plies=60)
 _PGN_RECORDS = [write_pgn(_CHESS, random_actions(_CHESS, seed, 40), {"Event": "fuzz"}) for seed in range(3)]
 
@@ -210,4 +212,3 @@ def test_fens_of_real_positions_round_trip(fen: str, seed: int) -> None:
     for action in actions:
         state = state.apply(action)
     assert Chess(fen=state.fen()).fen == state.fen()
-

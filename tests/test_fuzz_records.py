@@ -17,9 +17,10 @@ import os
 import shutil
 import tempfile
 import tracemalloc
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -112,11 +113,14 @@ def test_random_legal_games_round_trip(seed: int, which: int, resign: bool) -> N
     assert back.game_spec == trajectory.game_spec and back.weights_version == trajectory.weights_version
     np.testing.assert_array_equal(back.actions, trajectory.actions)
     np.testing.assert_array_equal(back.root_values, trajectory.root_values)
-    assert all(np.array_equal(a, b) for a, b in zip(back.policies, trajectory.policies))
+    assert all(np.array_equal(a, b) for a, b in zip(back.policies, trajectory.policies, strict=True))
     assert (back.returns, back.termination, back.resigned_by) == (
-        trajectory.returns, trajectory.termination, trajectory.resigned_by)
+        trajectory.returns,
+        trajectory.termination,
+        trajectory.resigned_by,
+    )
     _, arrays = decode_training(encode(trajectory), game, q_weight=0.25)
-    for got, want in zip(arrays, training_arrays(trajectory, game, q_weight=0.25)):
+    for got, want in zip(arrays, training_arrays(trajectory, game, q_weight=0.25), strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -182,8 +186,14 @@ def hostile_messages(draw: Callable) -> bytes:
         if key in _ARRAY_FIELDS:
             message[key] = _hostile_array(draw, message[key])
         elif key == "game":
-            message[key] = draw(st.one_of(_HOSTILE, st.dictionaries(st.text(max_size=70), _HOSTILE_SCALARS, max_size=20)
-                                          .map(lambda d: {"name": draw(st.sampled_from(["go", "chess", "tictactoe"])), **d})))
+            message[key] = draw(
+                st.one_of(
+                    _HOSTILE,
+                    st.dictionaries(st.text(max_size=70), _HOSTILE_SCALARS, max_size=20).map(
+                        lambda d: {"name": draw(st.sampled_from(["go", "chess", "tictactoe"])), **d}
+                    ),
+                )
+            )
         else:
             message[key] = draw(_HOSTILE)
     if draw(st.booleans()):
@@ -268,8 +278,11 @@ def test_damaged_segments_never_stop_the_replay_service(edits: list, cut: int, v
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "segment-000000.zpseg").write_bytes(bytes(data))
         services: list[ReplayService] = []
-        peak = peak_bytes(lambda: services.append(
-            ReplayService(GAMES[0], tmp, capacity=1000, min_positions=1, max_samples_per_position=4.0)))
+        peak = peak_bytes(
+            lambda: services.append(
+                ReplayService(GAMES[0], tmp, capacity=1000, min_positions=1, max_samples_per_position=4.0)
+            )
+        )
         (svc,) = services
         assert 0 <= svc.buffer.games_added <= len(TTT_GOOD)
         assert svc.stats()["load_skipped_records"] >= 0

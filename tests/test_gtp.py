@@ -9,13 +9,13 @@ import sys
 import time
 
 import pytest
+from zeroplay_command import zeroplay_argv
 
 import games
 from cluster.engines.engine import Engine
 from cluster.engines.gtp import GtpEngine
 from cluster.external.gtp import GtpClient, GtpError
 from cluster.external.transport import ProcessError
-from zeroplay_command import zeroplay_argv
 from games.go import Go
 
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if os.access("/usr/games/gnugo", os.X_OK) else None)

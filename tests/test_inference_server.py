@@ -56,7 +56,7 @@ def test_concurrent_clients_share_one_forward_pass_and_get_their_own_answers() -
 
     stats, batches, answers = run(main())
     evaluator = reference(3)
-    for (obs, masks), (logits, values) in zip(batches, answers):
+    for (obs, masks), (logits, values) in zip(batches, answers, strict=True):
         want_logits, want_values = evaluator(obs, masks)
         assert logits.shape == (len(obs), GAME.num_actions) and values.shape == (len(obs),)
         np.testing.assert_allclose(logits, want_logits, rtol=1e-4, atol=1e-5)
@@ -77,7 +77,7 @@ def test_max_batch_splits_the_queue_without_splitting_a_request() -> None:
     # In queue order: [4, 4] | [4] | [12] (alone: larger than max_batch) | [1].
     assert stats.batches == 4 and stats.positions == 25
     evaluator = reference(0)
-    for (obs, masks), (logits, _) in zip(batches, answers):
+    for (obs, masks), (logits, _) in zip(batches, answers, strict=True):
         np.testing.assert_allclose(logits, evaluator(obs, masks)[0], rtol=1e-4, atol=1e-5)
 
 

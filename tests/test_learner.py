@@ -52,14 +52,28 @@ def test_loss_masking_and_target_renormalisation() -> None:
     again = compute_loss(masked_logits, torch.zeros(1), target, torch.zeros(1), mask)
     assert again.policy.item() == pytest.approx(terms.policy.item())
     # perfect prediction: one-hot target matched by a confident net
-    sharp = compute_loss(torch.tensor([[30.0, 0.0, 0.0]]), torch.tensor([0.9]), torch.tensor([[1.0, 0, 0]]), torch.tensor([1.0]), torch.ones(1, 3, dtype=torch.bool))
+    sharp = compute_loss(
+        torch.tensor([[30.0, 0.0, 0.0]]),
+        torch.tensor([0.9]),
+        torch.tensor([[1.0, 0, 0]]),
+        torch.tensor([1.0]),
+        torch.ones(1, 3, dtype=torch.bool),
+    )
     assert sharp.policy.item() < 1e-6 and sharp.value_accuracy.item() == 1.0
     # draws count as right inside the dead zone
-    draw = compute_loss(torch.zeros(3, 2), torch.tensor([0.1, -0.2, 0.6]), torch.full((3, 2), 0.5), torch.zeros(3), torch.ones(3, 2, dtype=torch.bool))
+    draw = compute_loss(
+        torch.zeros(3, 2),
+        torch.tensor([0.1, -0.2, 0.6]),
+        torch.full((3, 2), 0.5),
+        torch.zeros(3),
+        torch.ones(3, 2, dtype=torch.bool),
+    )
     assert draw.value_accuracy.item() == pytest.approx(2 / 3)
     assert all(torch.isfinite(t) for t in terms)
     with pytest.raises(ValueError):
-        compute_loss(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 4), torch.zeros(2), torch.ones(2, 3, dtype=torch.bool))
+        compute_loss(
+            torch.zeros(2, 3), torch.zeros(2), torch.zeros(2, 4), torch.zeros(2), torch.ones(2, 3, dtype=torch.bool)
+        )
 
 
 def test_loss_gradient_is_softmax_minus_target() -> None:
@@ -94,12 +108,23 @@ def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
 def test_train_steps_reduce_loss_and_publish() -> None:
     batch = _fixed_batch()
     for optimizer, lr in (("sgd", 0.05), ("adamw", 3e-3)):
-        learner = Learner(TTT, SMALL, TrainConfig(optimizer=optimizer, learning_rate=lr, device="cpu", batch_size=32, publish_every=5))
+        learner = Learner(
+            TTT, SMALL, TrainConfig(optimizer=optimizer, learning_rate=lr, device="cpu", batch_size=32, publish_every=5)
+        )
         before = learner.evaluate_batch(batch)["loss"]
         metrics = [learner.train_step(batch) for _ in range(30)]
         assert metrics[-1]["loss"] < 0.8 * metrics[0]["loss"], (optimizer, metrics[0], metrics[-1])
         assert learner.evaluate_batch(batch)["loss"] < before
-        assert set(metrics[0]) >= {"loss", "policy_loss", "value_loss", "policy_entropy", "value_accuracy", "lr", "grad_norm", "step"}
+        assert set(metrics[0]) >= {
+            "loss",
+            "policy_loss",
+            "value_loss",
+            "policy_entropy",
+            "value_accuracy",
+            "lr",
+            "grad_norm",
+            "step",
+        }
         assert all(isinstance(v, float) and math.isfinite(v) for v in metrics[-1].values())
         assert learner.step == 30 and metrics[-1]["step"] == 30.0
 
@@ -172,7 +197,9 @@ def test_train_config_validation() -> None:
 def test_state_dict_resumes_exactly() -> None:
     batch = _fixed_batch()
     for optimizer in ("sgd", "adamw"):
-        cfg = TrainConfig(optimizer=optimizer, learning_rate=0.01, device="cpu", lr_schedule="cosine", total_steps=50, warmup_steps=2)
+        cfg = TrainConfig(
+            optimizer=optimizer, learning_rate=0.01, device="cpu", lr_schedule="cosine", total_steps=50, warmup_steps=2
+        )
         a = Learner(TTT, SMALL, cfg)
         for _ in range(3):
             a.train_step(batch)
@@ -186,10 +213,10 @@ def test_state_dict_resumes_exactly() -> None:
         assert b.rng.random() == a.rng.random()
         ma, mb = a.train_step(batch), b.train_step(batch)
         assert ma == mb
-        assert all(torch.equal(x, y) for x, y in zip(a.weights().values(), b.weights().values()))
+        assert all(torch.equal(x, y) for x, y in zip(a.weights().values(), b.weights().values(), strict=True))
         assert all(
             torch.equal(sa[k], sb[k]) if isinstance(sa[k], torch.Tensor) else sa[k] == sb[k]
-            for sa, sb in zip(a.optimizer.state.values(), b.optimizer.state.values())
+            for sa, sb in zip(a.optimizer.state.values(), b.optimizer.state.values(), strict=True)
             for k in sa
         )
     with pytest.raises(ValueError, match="network config"):

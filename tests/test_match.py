@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 import games
-from cluster.cli.common import parse_game_spec
-from cluster.cli.main import main
-from games.records import read_move_list
 from cluster.arena.elo import SprtConfig
-from cluster.engines.engine import EngineConfig
 from cluster.arena.match import (
     MatchConfig,
     MatchError,
@@ -30,6 +26,10 @@ from cluster.arena.players import (
     Resignation,
     parse_player,
 )
+from cluster.cli.common import parse_game_spec
+from cluster.cli.main import main
+from cluster.engines.engine import EngineConfig
+from games.records import read_move_list
 
 GNUGO = "/usr/games/gnugo"
 STOCKFISH = "/usr/games/stockfish"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import ray
 from ray.cluster_utils import Cluster
+from training_helpers import TINY_RUN, running, wait_for
 
 from cluster.config.run import resolve
 from cluster.runtime.driver import Trainer
 from cluster.runtime.rundir import prepare_run_dir
-from training_helpers import TINY_RUN, running, wait_for
 
 # Smaller still (several simulated nodes share two cores), and actors follow the cluster.
 MULTINODE = [
@@ -26,7 +26,6 @@ MULTINODE = [
 ]
 
 
-
 @pytest.fixture(scope="module")
 def cluster():
     if ray.is_initialized():  # the session's single-node instance; the next test that needs it restarts it
@@ -38,13 +37,13 @@ def cluster():
     cluster.shutdown()
 
 
-
-
 def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster, tmp_path: Path) -> None:
     second = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     run_dir = tmp_path / "run"
-    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE, run__minutes=4.0), resume=False)
+    config = prepare_run_dir(
+        run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE, run__minutes=4.0), resume=False
+    )
     trainer = Trainer(config, run_dir, out=io.StringIO())
     assert len(trainer.actors) == 2  # 3 CPUs, one for the learner
     with running(trainer) as result:
@@ -74,11 +73,18 @@ def test_learner_and_shared_inference_go_where_the_gpu_is(cluster, tmp_path: Pat
     # The node advertises a GPU to Ray; there is no CUDA device here, so "auto" devices stay on the CPU.
     gpu_node = cluster.add_node(num_cpus=2, num_gpus=1)
     cluster.wait_for_nodes()
-    shared = ["selfplay.inference=shared", "selfplay.inference_num_gpus=0.5", "selfplay.device=auto",
-              "run.learner_num_gpus=0.5", "train.device=auto", "run.evaluate=false"]
+    shared = [
+        "selfplay.inference=shared",
+        "selfplay.inference_num_gpus=0.5",
+        "selfplay.device=auto",
+        "run.learner_num_gpus=0.5",
+        "train.device=auto",
+        "run.evaluate=false",
+    ]
     run_dir = tmp_path / "run"
-    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE + shared, run__minutes=4.0),
-                             resume=False)
+    config = prepare_run_dir(
+        run_dir, resolve("tictactoe", assignments=TINY_RUN + MULTINODE + shared, run__minutes=4.0), resume=False
+    )
     trainer = Trainer(config, run_dir, out=io.StringIO())
     try:
         with running(trainer) as result:

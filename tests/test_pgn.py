@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -49,8 +50,8 @@ def test_round_trip():
         }
         assert record.final_state().fen() == final.fen()
         assert all(len(line) <= 79 for line in text.splitlines())
-    with pytest.raises(Exception):
-        record.actions = ()  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.actions = ()  # type: ignore[misc]  # frozen
 
 
 def test_seven_tag_roster_order():

@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from zeroplay_command import zeroplay_argv
 
 import games
 from cluster.engines.play import PlaySession
-from games.records import read_records
-from zeroplay_command import zeroplay_argv
 from games.pgn import read_pgn
+from games.records import read_records
 from games.sgf import read_sgf
-
 
 
 @pytest.fixture()

@@ -10,8 +10,8 @@ import pytest
 
 import games
 from games.pgn import read_pgn
-from games.sgf import read_sgf
 from games.records import read_move_list
+from games.sgf import read_sgf
 from selfplay.records import GameSampler, RecordsError, record_text
 from selfplay.trajectory import Trajectory
 

@@ -143,15 +143,33 @@ def test_sampling_is_reproducible_and_validates() -> None:
         return buf
 
     a, b = make().sample(64), make().sample(64)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
     buf = make()
     with pytest.raises(ValueError, match="observations"):
-        buf.add_game(np.zeros((2, 3, 3, 2), np.float32), np.ones((2, 9), bool), np.zeros((2, 9), np.float32), np.zeros(2, np.float32), 0)
+        buf.add_game(
+            np.zeros((2, 3, 3, 2), np.float32),
+            np.ones((2, 9), bool),
+            np.zeros((2, 9), np.float32),
+            np.zeros(2, np.float32),
+            0,
+        )
     with pytest.raises(ValueError, match="policy_targets"):
-        buf.add_game(np.zeros((2, 3, 3, 3), np.float32), np.ones((2, 9), bool), np.zeros((2, 8), np.float32), np.zeros(2, np.float32), 0)
+        buf.add_game(
+            np.zeros((2, 3, 3, 3), np.float32),
+            np.ones((2, 9), bool),
+            np.zeros((2, 8), np.float32),
+            np.zeros(2, np.float32),
+            0,
+        )
     with pytest.raises(ValueError, match="empty"):
-        buf.add_game(np.zeros((0, 3, 3, 3), np.float32), np.ones((0, 9), bool), np.zeros((0, 9), np.float32), np.zeros(0, np.float32), 0)
+        buf.add_game(
+            np.zeros((0, 3, 3, 3), np.float32),
+            np.ones((0, 9), bool),
+            np.zeros((0, 9), np.float32),
+            np.zeros(0, np.float32),
+            0,
+        )
     with pytest.raises(ValueError):
         ReplayBuffer(TTT, 0)
     with pytest.raises(ValueError, match="empty"):

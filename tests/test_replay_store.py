@@ -11,13 +11,12 @@ import zlib
 from pathlib import Path
 
 import msgpack
-
 import numpy as np
 import pytest
 
 import games
 from learner.replay_store import MAGIC, MAGIC_V1, STATE_FILE, ReplayService, SegmentStore, read_segment
-from selfplay import Worker, WorkerConfig, SearchConfig, encode, uniform_evaluator
+from selfplay import SearchConfig, Worker, WorkerConfig, encode, uniform_evaluator
 
 GAME = games.make("tictactoe")
 

@@ -27,7 +27,7 @@ def ttt(moves: str) -> State:
     return TTT.initial_state().apply_all(moves.split()) if moves else TTT.initial_state()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _minimax(state: State) -> float:
     best = -1.0
     for a in state.legal_actions():
@@ -302,7 +302,7 @@ def test_batch_equals_single_searches():
     cfg = SearchConfig(num_simulations=40)
     batch = search(states, uniform_evaluator, cfg, np.random.default_rng(0))
     assert batch.num_evaluate_calls <= 41  # one root batch + at most one call per simulation
-    for s, out in zip(states, batch.outputs):
+    for s, out in zip(states, batch.outputs, strict=True):
         single = search([s], uniform_evaluator, cfg, np.random.default_rng(0))[0]
         np.testing.assert_array_equal(single.visit_counts, out.visit_counts)
         assert single.root_value == pytest.approx(out.root_value)
@@ -368,7 +368,9 @@ def test_rollout_evaluator_finds_win():
 
 def test_fpu_absolute():
     state = ttt("")
-    out = search([state], uniform_evaluator, SearchConfig(num_simulations=30, fpu_absolute=-1.0), np.random.default_rng(0))[0]
+    out = search(
+        [state], uniform_evaluator, SearchConfig(num_simulations=30, fpu_absolute=-1.0), np.random.default_rng(0)
+    )[0]
     assert out.visit_counts.sum() == 30
 
 
@@ -385,7 +387,7 @@ class Bandit(Game):
         self.payoffs = payoffs
         self.num_actions = len(payoffs)
 
-    def initial_state(self) -> "BanditState":
+    def initial_state(self) -> BanditState:
         return BanditState(self, None)
 
     def options(self) -> dict[str, Any]:
@@ -404,7 +406,7 @@ class BanditState(State):
     def legal_mask(self) -> np.ndarray:
         return np.full(self.game.num_actions, self.arm is None)
 
-    def apply_unchecked(self, action: int) -> "BanditState":
+    def apply_unchecked(self, action: int) -> BanditState:
         return BanditState(self.game, action)
 
     def is_terminal(self) -> bool:
@@ -493,7 +495,7 @@ def _check_tree(tree: Tree) -> None:
         np.testing.assert_array_equal(tree.edge_action[starts[i] : starts[i] + k], tree.states[i].legal_actions())
         visits = np.where(child >= 0, tree.node_n[np.maximum(child, 0)], 0)
         assert tree.node_n[i] == 1 + visits.sum()
-        for a, c in zip(tree.edge_action[starts[i] : starts[i] + k].tolist(), child.tolist()):
+        for a, c in zip(tree.edge_action[starts[i] : starts[i] + k].tolist(), child.tolist(), strict=True):
             if c >= 0:
                 assert c not in seen
                 seen.add(c)

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from cluster.runtime.ray_setup import LOOPBACK_VARIABLE
 from training_helpers import TINY_RUN, metrics_records
 from zeroplay_command import start_zeroplay, zeroplay_env
+
+from cluster.runtime.ray_setup import LOOPBACK_VARIABLE
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc"),

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
 
 from cluster.config.run import resolve
-from training_helpers import TINY_RUN, metrics_records, running, training_steps, wait_for
 from cluster.runtime.driver import run_training
 from cluster.runtime.rundir import RunDirError
 from learner import load_checkpoint, load_network

@@ -62,7 +62,7 @@ def test_round_trip():
     np.testing.assert_array_equal(back.actions, traj.actions)
     assert back.actions.dtype == np.int64 and back.root_values.dtype == np.float32
     assert len(back.policies) == len(traj.policies)
-    for a, b in zip(back.policies, traj.policies):
+    for a, b in zip(back.policies, traj.policies, strict=True):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == np.float32
     np.testing.assert_array_equal(back.root_values, traj.root_values)
@@ -283,7 +283,7 @@ def test_decode_training_builds_the_arrays_of_training_arrays_in_one_replay(q_we
     traj = make_trajectory()
     back, arrays = decode_training(encode(traj), TTT, q_weight=q_weight)
     assert back.actions.tolist() == traj.actions.tolist() and back.returns == traj.returns
-    for got, want in zip(arrays, training_arrays(traj, TTT, q_weight=q_weight)):
+    for got, want in zip(arrays, training_arrays(traj, TTT, q_weight=q_weight), strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
 

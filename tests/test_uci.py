@@ -9,11 +9,11 @@ import shutil
 import time
 
 import pytest
+from zeroplay_command import zeroplay_argv
 
 import games
 from cluster.engines.uci import UciEngine, value_to_cp
 from cluster.external.uci import UciClient
-from zeroplay_command import zeroplay_argv
 from games.chess import Chess
 
 STOCKFISH = shutil.which("stockfish") or (
@@ -187,6 +187,16 @@ def test_full_game_against_stockfish(tiny_checkpoint) -> None:
     finally:
         stockfish.quit()
         ours.quit()
-    assert state.termination() in ("checkmate", "stalemate", "threefold", "fifty-move", "insufficient-material", "ply-cap")
-    print(f"zeroplay (W) vs stockfish: {state.termination()} after {len(moves)} plies in {time.perf_counter() - start:.1f}s")
+    assert state.termination() in (
+        "checkmate",
+        "stalemate",
+        "threefold",
+        "fifty-move",
+        "insufficient-material",
+        "ply-cap",
+    )
+    print(
+        f"zeroplay (W) vs stockfish: {state.termination()} after {len(moves)} plies "
+        f"in {time.perf_counter() - start:.1f}s"
+    )
     assert time.perf_counter() - start < 90

@@ -15,9 +15,7 @@ TTT = games.make("tictactoe")
 
 @pytest.mark.parametrize("algorithm", ["puct", "gumbel"])
 def test_plays_complete_games_that_decode_and_replay(algorithm):
-    cfg = WorkerConfig(
-        num_games=8, search=SearchConfig(num_simulations=16, algorithm=algorithm, temperature_moves=3)
-    )
+    cfg = WorkerConfig(num_games=8, search=SearchConfig(num_simulations=16, algorithm=algorithm, temperature_moves=3))
     worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0), weights_version=5)
     trajs = worker.play(20)
     assert len(trajs) >= 20
@@ -84,7 +82,9 @@ def test_noise_on_in_worker():
 
     worker_module.search = spy_search
     try:
-        worker = Worker(TTT, Spy(), WorkerConfig(num_games=2, search=SearchConfig(num_simulations=4)), rng=np.random.default_rng(0))
+        worker = Worker(
+            TTT, Spy(), WorkerConfig(num_games=2, search=SearchConfig(num_simulations=4)), rng=np.random.default_rng(0)
+        )
         worker.step()
     finally:
         worker_module.search = original
@@ -102,7 +102,10 @@ def test_tree_reuse_in_worker():
 
     assert all(isinstance(g.root, Tree) for g in worker._games)
     no_reuse = Worker(
-        TTT, uniform_evaluator, WorkerConfig(num_games=2, search=cfg.search, tree_reuse=False), rng=np.random.default_rng(0)
+        TTT,
+        uniform_evaluator,
+        WorkerConfig(num_games=2, search=cfg.search, tree_reuse=False),
+        rng=np.random.default_rng(0),
     )
     no_reuse.step()
     assert not any(isinstance(g.root, Tree) for g in no_reuse._games)

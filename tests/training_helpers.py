@@ -7,8 +7,9 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 # A run small enough for a 2-core CI machine: a one-block network, few simulations.
 TINY_RUN = [

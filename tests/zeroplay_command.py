@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,8 +21,10 @@ def zeroplay_argv(*args: str) -> list[str]:
     """``[path/to/zeroplay, *args]``; fails the test run if the console script is not installed."""
     script = Path(sys.executable).with_name("zeroplay")
     if not script.is_file():
-        raise FileNotFoundError(f"the zeroplay console script is not installed next to {sys.executable}; "
-                                "install the project with `pip install -e .`")
+        raise FileNotFoundError(
+            f"the zeroplay console script is not installed next to {sys.executable}; "
+            "install the project with `pip install -e .`"
+        )
     return [str(script), *args]
 
 
@@ -41,7 +44,9 @@ def run_zeroplay(*args: str, env: Mapping[str, str] | None = None, **kwargs: Any
     return subprocess.run(zeroplay_argv(*args), env=zeroplay_env(env), **kwargs)
 
 
-def start_zeroplay(*args: str, env: Mapping[str, str] | None = None, drop: Sequence[str] = (), **kwargs: Any) -> subprocess.Popen:
+def start_zeroplay(
+    *args: str, env: Mapping[str, str] | None = None, drop: Sequence[str] = (), **kwargs: Any
+) -> subprocess.Popen:
     """Start ``zeroplay ARGS`` in its own process session (so the test can kill its whole tree)."""
     kwargs.setdefault("start_new_session", True)
     return subprocess.Popen(zeroplay_argv(*args), env=zeroplay_env(env, drop=drop), **kwargs)

@@ -44,12 +44,14 @@ The test stops for H1 when ``LLR >= log((1-beta)/alpha)`` and for H0 when
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from games.errors import ZeroplayError
 
 Z95 = 1.959964  # two-sided 95% normal quantile
 SPRT_EPSILON = 1e-3  # fishtest's regularisation of empty W/D/L cells
@@ -132,8 +134,12 @@ class EloEstimate:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: infinite Elo values become None, with ``*_infinite`` flags ("+inf"/"-inf")."""
         out: dict[str, Any] = {
-            "wins": self.wins, "draws": self.draws, "losses": self.losses, "games": self.games,
-            "score": self.score, "stderr": self.stderr,
+            "wins": self.wins,
+            "draws": self.draws,
+            "losses": self.losses,
+            "games": self.games,
+            "score": self.score,
+            "stderr": self.stderr,
         }
         for key in ("elo", "lower", "upper"):
             value = getattr(self, key)
@@ -158,9 +164,7 @@ def elo_estimate(wins: int, draws: int, losses: int, z: float = Z95) -> EloEstim
     stderr = math.sqrt(var / n)
     lo = min(max(mu - z * stderr, 0.0), 1.0)
     hi = min(max(mu + z * stderr, 0.0), 1.0)
-    return EloEstimate(
-        wins, draws, losses, n, mu, elo_from_score(mu), elo_from_score(lo), elo_from_score(hi), stderr
-    )
+    return EloEstimate(wins, draws, losses, n, mu, elo_from_score(mu), elo_from_score(lo), elo_from_score(hi), stderr)
 
 
 def sprt_bounds(alpha: float, beta: float) -> tuple[float, float]:
@@ -180,8 +184,8 @@ def llr_logistic(wins: float, draws: float, losses: float, elo0: float, elo1: fl
     _check_counts(wins, draws, losses)
     if wins + draws + losses == 0:
         return 0.0
-    w, d, l = _regularised(wins, draws, losses)
-    n, mu, var = score_stats(w, d, l)
+    w, d, lost = _regularised(wins, draws, losses)
+    n, mu, var = score_stats(w, d, lost)
     mu0, mu1 = score_from_elo(elo0), score_from_elo(elo1)
     return n * (mu1 - mu0) * (2.0 * mu - mu0 - mu1) / (2.0 * var)
 
@@ -200,7 +204,7 @@ def _mle_x(freqs: tuple[float, float, float], mu: float) -> float:
     lo, hi = -1.0 / (1.0 - mu), 1.0 / mu
 
     def f(x: float) -> float:
-        return sum(fi * (a - mu) / (1.0 + x * (a - mu)) for fi, a in zip(freqs, values))
+        return sum(fi * (a - mu) / (1.0 + x * (a - mu)) for fi, a in zip(freqs, values, strict=True))
 
     for _ in range(200):
         mid = 0.5 * (lo + hi)
@@ -221,15 +225,15 @@ def llr_exact(wins: float, draws: float, losses: float, elo0: float, elo1: float
     _check_counts(wins, draws, losses)
     if wins + draws + losses == 0:
         return 0.0
-    w, d, l = _regularised(wins, draws, losses)
-    n = w + d + l
-    freqs = (l / n, d / n, w / n)
-    counts = (l, d, w)
+    w, d, lost = _regularised(wins, draws, losses)
+    n = w + d + lost
+    freqs = (lost / n, d / n, w / n)
+    counts = (lost, d, w)
     values = (0.0, 0.5, 1.0)
     mu0, mu1 = score_from_elo(elo0), score_from_elo(elo1)
     x0, x1 = _mle_x(freqs, mu0), _mle_x(freqs, mu1)
     return sum(
-        c * (math.log1p(x0 * (a - mu0)) - math.log1p(x1 * (a - mu1))) for c, a in zip(counts, values)
+        c * (math.log1p(x0 * (a - mu0)) - math.log1p(x1 * (a - mu1))) for c, a in zip(counts, values, strict=True)
     )
 
 
@@ -257,7 +261,7 @@ class SprtConfig:
         sprt_bounds(self.alpha, self.beta)
 
     @classmethod
-    def parse(cls, text: str, method: str = "exact") -> "SprtConfig":
+    def parse(cls, text: str, method: str = "exact") -> SprtConfig:
         """From ``"elo0,elo1"`` or ``"elo0,elo1,alpha,beta"``."""
         parts = [p.strip() for p in str(text).split(",")]
         if len(parts) not in (2, 4):
@@ -292,12 +296,18 @@ class SprtResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "llr": self.llr, "lower": self.lower, "upper": self.upper, "decision": self.decision,
+            "llr": self.llr,
+            "lower": self.lower,
+            "upper": self.upper,
+            "decision": self.decision,
             **dataclasses.asdict(self.config),
         }
 
     def __str__(self) -> str:
-        verdict = {"H1": f"H1 accepted (elo >= {self.config.elo1:g})", "H0": f"H0 accepted (elo <= {self.config.elo0:g})"}
+        verdict = {
+            "H1": f"H1 accepted (elo >= {self.config.elo1:g})",
+            "H0": f"H0 accepted (elo <= {self.config.elo0:g})",
+        }
         return (
             f"SPRT [{self.config.elo0:g}, {self.config.elo1:g}] LLR {self.llr:+.3f} "
             f"({self.lower:+.3f}, {self.upper:+.3f}): {verdict.get(self.decision or '', 'continue')}"
@@ -314,7 +324,6 @@ def sprt(wins: int, draws: int, losses: int, config: SprtConfig) -> SprtResult:
 
 
 ELO_PER_NAT = 400.0 / math.log(10.0)
-
 
 
 # ----------------------------------------------------------------------------- ratings
@@ -349,8 +358,8 @@ def bradley_terry(
     names: list[str] = []
     index: dict[str, int] = {}
     pairs: dict[tuple[int, int], list[float]] = {}
-    for a, b, w, d, l in results:
-        for name, value in (("wins", w), ("draws", d), ("losses", l)):
+    for a, b, w, d, lost in results:
+        for name, value in (("wins", w), ("draws", d), ("losses", lost)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise EloError(f"result {a!r} vs {b!r}: {name} must be a number >= 0, got {value!r}")
         if a == b:
@@ -360,7 +369,7 @@ def bradley_terry(
                 index[name] = len(names)
                 names.append(name)
         i, j = index[a], index[b]
-        key, (sw, sl) = ((i, j), (w + 0.5 * d, l + 0.5 * d)) if i < j else ((j, i), (l + 0.5 * d, w + 0.5 * d))
+        key, (sw, sl) = ((i, j), (w + 0.5 * d, lost + 0.5 * d)) if i < j else ((j, i), (lost + 0.5 * d, w + 0.5 * d))
         acc = pairs.setdefault(key, [0.0, 0.0])
         acc[0] += sw
         acc[1] += sl
@@ -381,7 +390,7 @@ def bradley_terry(
             x = parent[x]
         return x
 
-    for i, j in zip(i_idx.tolist(), j_idx.tolist()):
+    for i, j in zip(i_idx.tolist(), j_idx.tolist(), strict=True):
         parent[find(i)] = find(j)
     ref_of_group: dict[int, int] = {}
     if anchor in index:

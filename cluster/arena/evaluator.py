@@ -62,9 +62,9 @@ import shutil
 import time
 import warnings
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 from cluster.arena.elo import bradley_terry
 from cluster.arena.ladder import checkpoint_id, empty_ladder, read_ladder, write_ladder
@@ -248,7 +248,7 @@ class Evaluator:
             return None
         me = checkpoint_id(step)
         version = int(ckpt.weights_version)
-        previous = list(self.ladder["checkpoints"][-self.config.opponents:]) if self.config.opponents else []
+        previous = list(self.ladder["checkpoints"][-self.config.opponents :]) if self.config.opponents else []
         anchors = self.config.anchors if self.config.anchors is not None else preset(game).anchors
         evaluate = self._evaluator(net, version)
         pairings: list[dict[str, Any]] = []
@@ -266,8 +266,15 @@ class Evaluator:
         self.ladder["players"][me] = {"kind": "checkpoint", "step": step, "weights_version": version}
         for p in pairings:
             self.ladder["results"].append(
-                {"a": me, "b": p["opponent"], "wins": p["wins"], "draws": p["draws"], "losses": p["losses"],
-                 "void": p["void"], "step": step}
+                {
+                    "a": me,
+                    "b": p["opponent"],
+                    "wins": p["wins"],
+                    "draws": p["draws"],
+                    "losses": p["losses"],
+                    "void": p["void"],
+                    "step": step,
+                }
             )
         self._rate()
         self._keep_copy(ckpt, game)
@@ -293,7 +300,10 @@ class Evaluator:
         record["eval_games"] = sum(p["games"] for p in pairings)
         record["eval_seconds"] = round(time.perf_counter() - start, 3)
         entry = {
-            "id": me, "step": step, "weights_version": version, "elo": record["elo"],
+            "id": me,
+            "step": step,
+            "weights_version": version,
+            "elo": record["elo"],
             "previous": previous[-1]["id"] if previous else None,
             "vs_previous": prev["elo"] if prev else None,
             "pairings": pairings,
@@ -309,8 +319,8 @@ class Evaluator:
         return TorchEvaluator(net, device="cpu", num_threads=self.config.threads, weights_version=version)
 
     def _engine_player(self, game: Any, evaluate: Any, version: int, label: str, seed: int) -> Any:
-        from cluster.engines.engine import Engine, EngineConfig
         from cluster.arena.players import EnginePlayer
+        from cluster.engines.engine import Engine, EngineConfig
 
         config = EngineConfig(sims=self.config.sims, threads=self.config.threads, seed=seed)
         engine = Engine(game, evaluate, config, weights_version=version, source=label)
@@ -343,9 +353,9 @@ class Evaluator:
     ) -> dict[str, Any] | None:
         """Play one pairing (``me`` is A); a summary dict, or None (with a warning) if it cannot be played."""
         import games as games_module
-        from cluster.engines.engine import EngineConfig, EngineError
         from cluster.arena.match import MatchConfig, MatchError, run_match
         from cluster.arena.players import PlayerError, parse_player
+        from cluster.engines.engine import EngineConfig, EngineError
 
         seed = zlib.crc32(f"{self.config.seed}:{step}:{opponent_id}".encode()) & 0x7FFFFFFF
         pair_game = game
@@ -384,13 +394,17 @@ class Evaluator:
         summary = {
             "opponent": opponent_id,
             "games": len(result.records),
-            "wins": result.wins, "draws": result.draws, "losses": result.losses, "void": result.void,
+            "wins": result.wins,
+            "draws": result.draws,
+            "losses": result.losses,
+            "void": result.void,
             "elo": result.elo.to_dict(),
             "seconds": round(result.seconds, 3),
         }
         self.log(
             f"evaluator: {me} vs {opponent_id}: +{result.wins} ={result.draws} -{result.losses}"
-            + (f" ({result.void} void)" if result.void else "") + f" {result.elo} in {result.seconds:.1f}s"
+            + (f" ({result.void} void)" if result.void else "")
+            + f" {result.elo} in {result.seconds:.1f}s"
         )
         return summary
 
@@ -413,12 +427,19 @@ class Evaluator:
             return
         try:
             save_checkpoint(
-                RunDir(self.run_dir).ladder_dir, game=game, network_config=ckpt.network_config, weights=ckpt.weights,
-                step=int(ckpt.step), weights_version=int(ckpt.weights_version), run_config={},
+                RunDir(self.run_dir).ladder_dir,
+                game=game,
+                network_config=ckpt.network_config,
+                weights=ckpt.weights,
+                step=int(ckpt.step),
+                weights_version=int(ckpt.weights_version),
+                run_config={},
                 keep=self.config.opponents,
             )
         except OSError as err:
-            warnings.warn(f"evaluator: could not keep a copy of step {ckpt.step}: {err}", EvaluatorWarning, stacklevel=3)
+            warnings.warn(
+                f"evaluator: could not keep a copy of step {ckpt.step}: {err}", EvaluatorWarning, stacklevel=3
+            )
 
     def _save(self) -> None:
         write_ladder(RunDir(self.run_dir).ladder, self.ladder)
@@ -431,7 +452,7 @@ class Evaluator:
 
 
 def _step_of(meta_path: Path) -> int:
-    return int(meta_path.name[len("ckpt-"):].split(".")[0])
+    return int(meta_path.name[len("ckpt-") :].split(".")[0])
 
 
 __all__ = [

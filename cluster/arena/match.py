@@ -29,18 +29,15 @@ Records (``--out DIR``): ``game-NNNN.<ext>`` in the game's record format
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import json
 import numbers
 import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from games import Game, GameError
-from games.go import Go
-from games.records import GameRecord, record_extension, result_text, write_record
 from cluster.arena.elo import EloEstimate, SprtConfig, SprtResult, elo_estimate, sprt
 from cluster.arena.players import (
     ExternalEngineError,
@@ -50,6 +47,10 @@ from cluster.arena.players import (
     checkpoint_game,
     is_builtin_spec,
 )
+from games import Game, GameError
+from games.errors import ZeroplayError
+from games.go import Go
+from games.records import GameRecord, record_extension, result_text, write_record
 
 
 class MatchError(ZeroplayError, ValueError):
@@ -300,7 +301,7 @@ def run_match(
     if config.out is not None:
         config.out.mkdir(parents=True, exist_ok=True)
     records: list[MatchGame] = []
-    w = d = l = void = 0
+    w = d = lost = void = 0
     sprt_result: SprtResult | None = None
     opening: list[int] = []
     stopped = False
@@ -317,23 +318,23 @@ def run_match(
         elif record.score_a == 1.0:
             w += 1
         elif record.score_a == 0.0:
-            l += 1
+            lost += 1
         else:
             d += 1
         if config.out is not None:
             path = config.out / f"game-{i + 1:04d}.{record_extension(game)}"
             path.write_text(write_record(record.record), encoding="utf-8")
-        estimate = elo_estimate(w, d, l)
+        estimate = elo_estimate(w, d, lost)
         if config.sprt is not None:
-            sprt_result = sprt(w, d, l, config.sprt)
+            sprt_result = sprt(w, d, lost, config.sprt)
         if on_game is not None:
             on_game(record, estimate, sprt_result)
         if sprt_result is not None and sprt_result.decision is not None:
             stopped = i + 1 < config.games
             break
     result = MatchResult(
-        game=game, a_name=a.name, b_name=b.name, records=tuple(records), wins=w, draws=d, losses=l, void=void,
-        elo=elo_estimate(w, d, l), sprt=sprt_result, stopped_early=stopped, seconds=time.perf_counter() - start,
+        game=game, a_name=a.name, b_name=b.name, records=tuple(records), wins=w, draws=d, losses=lost, void=void,
+        elo=elo_estimate(w, d, lost), sprt=sprt_result, stopped_early=stopped, seconds=time.perf_counter() - start,
     )
     if config.out is not None:
         (config.out / "match.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -28,16 +28,17 @@ External engines are driven by :class:`cluster.external.gtp.GtpClient` and
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import os
 import random
 import shlex
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from games import Game, GameError, NotationError, State
 from games.chess import Chess, ChessState
+from games.errors import ZeroplayError
 from games.go import Go, GoState
 
 
@@ -221,11 +222,13 @@ class GtpPlayer(_BasePlayer):
     def choose(self, state: State) -> int:
         from cluster.external.gtp import GtpError, ProcessError
 
-        for colour, vertex in self._history[self._synced:]:
+        for colour, vertex in self._history[self._synced :]:
             try:
                 self._client.command(f"play {colour} {vertex}", timeout=self.timeout)
             except GtpError as err:
-                raise RulesDisagreement(f"GTP engine {self.command!r} refused 'play {colour} {vertex}': {err.message}") from None
+                raise RulesDisagreement(
+                    f"GTP engine {self.command!r} refused 'play {colour} {vertex}': {err.message}"
+                ) from None
             except ProcessError as err:
                 raise self._lost(err) from None
             self._synced += 1
@@ -309,7 +312,9 @@ class UciPlayer(_BasePlayer):
 
         try:
             text = self._client.best_move(
-                self._moves, f"go movetime {self.movetime_ms}", fen=self._start_fen,
+                self._moves,
+                f"go movetime {self.movetime_ms}",
+                fen=self._start_fen,
                 timeout=self.timeout + self.movetime_ms / 1000.0,
             )
         except ProcessError as err:
@@ -376,7 +381,9 @@ def parse_player(
         try:
             sims = int(arg)
         except ValueError:
-            raise PlayerError(f"player {text!r}: expected mcts-rollouts:<simulations>, e.g. mcts-rollouts:400") from None
+            raise PlayerError(
+                f"player {text!r}: expected mcts-rollouts:<simulations>, e.g. mcts-rollouts:400"
+            ) from None
         return RolloutMctsPlayer(sims, seed)
     if kind == "gtp":
         if not isinstance(game, Go):
@@ -408,7 +415,11 @@ def parse_player(
         raise PlayerError(f"player {text!r}: checkpoint is for {engine.game!r}, but the match game is {game!r}")
     if engine.game != game:  # same network shapes, other rules options: play under the match's rules
         engine = Engine(
-            game, engine.evaluate, engine.config, weights_version=engine.weights_version, source=engine.source,
+            game,
+            engine.evaluate,
+            engine.config,
+            weights_version=engine.weights_version,
+            source=engine.source,
             metadata=engine.metadata,
         )
     return EnginePlayer(engine, f"{spec} (v{engine.weights_version})")

@@ -26,16 +26,17 @@ The learner actor runs only between 2 and 3: it measures the training step rate
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import os
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from cluster.bench.common import machine_info
 from cluster.runtime.rundir import RunDir
+from games.errors import ZeroplayError
 
 TARGETS = {"ray_overhead_max": 0.05, "weights_broadcast_max": 0.01, "scaling_efficiency_min": 0.8}
 GAMES = ("connect4", "tictactoe")
@@ -98,7 +99,7 @@ class ChunkTotals:
     games: int
 
     @classmethod
-    def of(cls, chunks: Sequence[dict[str, Any]]) -> "ChunkTotals":
+    def of(cls, chunks: Sequence[dict[str, Any]]) -> ChunkTotals:
         return cls(
             chunks=len(chunks),
             seconds=sum(c["seconds"] for c in chunks),
@@ -148,8 +149,14 @@ class IngestWriter:
             accepted += result.accepted
             rejected += result.rejected
             positions += result.positions
-        return {"sent": sent, "accepted": accepted, "rejected": rejected, "positions": positions,
-                "start": start, "end": time.time()}
+        return {
+            "sent": sent,
+            "accepted": accepted,
+            "rejected": rejected,
+            "positions": positions,
+            "start": start,
+            "end": time.time(),
+        }
 
 
 def _replay_actor(ray: Any, config: Any, run_dir: Path) -> tuple[Any, str]:
@@ -173,7 +180,9 @@ def _encoded_games(config: Any, count: int, seed: int = 0) -> list[bytes]:
 
     search = dataclasses.replace(config.search, num_simulations=8)
     worker = Worker(
-        config.make_game(), uniform_evaluator, WorkerConfig(num_games=min(count, 64), search=search),
+        config.make_game(),
+        uniform_evaluator,
+        WorkerConfig(num_games=min(count, 64), search=search),
         rng=np.random.default_rng(seed),
     )
     return [encode(t) for t in worker.play(count)]
@@ -196,9 +205,13 @@ def measure_ingest(replay_name: str, config: Any, settings: ClusterBenchSettings
     per_writer = [settings.ingest_games // settings.writers] * settings.writers
     for i in range(settings.ingest_games % settings.writers):
         per_writer[i] += 1
-    results = ray.get([
-        w.send.remote(n, settings.ingest_batch, i * 7) for i, (w, n) in enumerate(zip(writers, per_writer)) if n
-    ])
+    results = ray.get(
+        [
+            w.send.remote(n, settings.ingest_batch, i * 7)
+            for i, (w, n) in enumerate(zip(writers, per_writer, strict=True))
+            if n
+        ]
+    )
     for w in writers:
         _stop(ray, w)
     sent = sum(r["sent"] for r in results)
@@ -229,8 +242,12 @@ def verify_ingest(config: Any, run_dir: Path, ingest: dict[str, Any]) -> dict[st
 
     rc = config.replay
     fresh = ReplayService(
-        config.make_game(), str(RunDir(run_dir).replay), capacity=rc.capacity, min_positions=rc.min_positions,
-        max_samples_per_position=rc.max_samples_per_position, segment_bytes=rc.segment_bytes,
+        config.make_game(),
+        str(RunDir(run_dir).replay),
+        capacity=rc.capacity,
+        min_positions=rc.min_positions,
+        max_samples_per_position=rc.max_samples_per_position,
+        segment_bytes=rc.segment_bytes,
     )
     reloaded = fresh.stats()
     fresh.close()
@@ -258,8 +275,8 @@ def measure_learner(config: Any, run_dir: Path, replay_name: str, seconds: float
     """
     import ray
 
-    from cluster.runtime.actors import learner_actor_class
     from cluster.config.run import dump_toml
+    from cluster.runtime.actors import learner_actor_class
 
     learner = learner_actor_class().options(num_cpus=1).remote(dump_toml(config), str(run_dir), replay_name)
     try:
@@ -411,29 +428,34 @@ def measure_scaling(
         runs = [a.run.remote(weights.version, [weights.ref], seconds) for a in actors]
         cpu_after = [a.__ray_call__.remote(_process_time) for a in actors]
         chunks = ray.get(runs)
-        cpu = [after - before for before, after in zip(ray.get(cpu_before), ray.get(cpu_after))]
+        cpu = [after - before for before, after in zip(ray.get(cpu_before), ray.get(cpu_after), strict=True)]
         rate = sum(c["simulations"] / c["seconds"] for c in chunks if c["seconds"] > 0)
         per_cpu = sum(c["simulations"] for c in chunks) / sum(cpu) if sum(cpu) > 0 else None
         if n == 1:
             base, base_per_cpu = rate, per_cpu
-        points.append({
-            "actors": n,
-            "simulations_per_s": round(rate, 1),
-            "per_actor": [round(c["simulations"] / c["seconds"], 1) for c in chunks],
-            # CPU time an actor got per second of its wall time: < 1 means it waited for a core
-            # (other work on the machine, or Ray's own processes), not that self-play scales badly.
-            "cpu_per_wall": [round(t / c["seconds"], 3) for t, c in zip(cpu, chunks)],
-            "simulations_per_cpu_s": None if per_cpu is None else round(per_cpu, 1),
-            "load_average_1min": _load_average(),
-        })
+        points.append(
+            {
+                "actors": n,
+                "simulations_per_s": round(rate, 1),
+                "per_actor": [round(c["simulations"] / c["seconds"], 1) for c in chunks],
+                # CPU time an actor got per second of its wall time: < 1 means it waited for a core
+                # (other work on the machine, or Ray's own processes), not that self-play scales badly.
+                "cpu_per_wall": [round(t / c["seconds"], 3) for t, c in zip(cpu, chunks, strict=True)],
+                "simulations_per_cpu_s": None if per_cpu is None else round(per_cpu, 1),
+                "load_average_1min": _load_average(),
+            }
+        )
     for point in points:
         n = point["actors"]
         point["efficiency"] = round(point["simulations_per_s"] / (n * base), 4) if base else None
         per_cpu = point["simulations_per_cpu_s"]
         point["efficiency_per_cpu_s"] = round(per_cpu / base_per_cpu, 4) if per_cpu and base_per_cpu else None
     wanted = [p for p in points if p["actors"] in set(counts)] or points
-    return {"seconds": seconds, "points": wanted,
-            "min_efficiency": min((p["efficiency"] for p in wanted if p["efficiency"] is not None), default=None)}
+    return {
+        "seconds": seconds,
+        "points": wanted,
+        "min_efficiency": min((p["efficiency"] for p in wanted if p["efficiency"] is not None), default=None),
+    }
 
 
 # --------------------------------------------------------------------------- driver
@@ -443,8 +465,8 @@ def run_cluster_bench(settings: ClusterBenchSettings, log: Callable[[str], None]
     """Run the three measurements; returns the JSON-able report (machine, settings, targets, results)."""
     import ray
 
-    from cluster.runtime.actors import selfplay_actor_class
     from cluster.config.run import ConfigError, dump_toml, resolve
+    from cluster.runtime.actors import selfplay_actor_class
     from cluster.runtime.driver import start_local_ray
 
     try:
@@ -529,5 +551,3 @@ def run_cluster_bench(settings: ClusterBenchSettings, log: Callable[[str], None]
             and scaling["min_efficiency"] >= TARGETS["scaling_efficiency_min"],
         },
     }
-
-

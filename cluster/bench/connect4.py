@@ -26,21 +26,27 @@ Data location: ``--data DIR``, else ``$ZEROPLAY_CONNECT4_DATA``, else
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import csv
 import dataclasses
 import os
 import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
+
+from games.errors import ZeroplayError
 
 CENTER_ORDER = (3, 2, 4, 1, 5, 0, 6)  # 0-based columns, nearest the centre first
 # README order; other *.tsv files found in the directory follow alphabetically.
 SET_ORDER = (
-    "pons_end_easy", "pons_middle_easy", "pons_middle_medium", "pons_begin_easy", "pons_begin_medium",
+    "pons_end_easy",
+    "pons_middle_easy",
+    "pons_middle_medium",
+    "pons_begin_easy",
+    "pons_begin_medium",
     "pons_begin_hard",
 )
 ENV_VAR = "ZEROPLAY_CONNECT4_DATA"
@@ -87,8 +93,11 @@ class SetScore:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "n": self.n, "mistakes": self.mistakes, "optimal": self.optimal,
-            "mistake_rate": self.mistake_rate, "exact_optimal_rate": self.exact_optimal_rate,
+            "n": self.n,
+            "mistakes": self.mistakes,
+            "optimal": self.optimal,
+            "mistake_rate": self.mistake_rate,
+            "exact_optimal_rate": self.exact_optimal_rate,
         }
 
 
@@ -147,7 +156,9 @@ def load_positions(path: str | os.PathLike[str], limit: int | None = None) -> li
             reader = csv.reader(f, delimiter="\t")
             header = next(reader, None)
             if not header or header[0] != "moves" or len(header) != 9:
-                raise BenchDataError(f"{path}: line 1 is not the expected header (moves, position_score, score_col1..7)")
+                raise BenchDataError(
+                    f"{path}: line 1 is not the expected header (moves, position_score, score_col1..7)"
+                )
             for lineno, row in enumerate(reader, start=2):
                 if limit is not None and len(positions) >= limit:
                     break
@@ -176,7 +187,7 @@ def score_choices(positions: Sequence[Position], choices: Sequence[int]) -> SetS
     if len(positions) != len(choices):
         raise ValueError(f"{len(choices)} choices for {len(positions)} positions")
     mistakes = optimal = 0
-    for pos, col in zip(positions, choices):
+    for pos, col in zip(positions, choices, strict=True):
         best = max(s for s in pos.move_scores if s is not None)
         s = pos.move_scores[col] if 0 <= col < 7 else None
         if s is None or _sign(s) < _sign(best):
@@ -310,5 +321,3 @@ def run_bench(
                 entry["search"]["seconds"] = round(time.perf_counter() - t0, 3)
         results[name] = entry
     return results
-
-

@@ -20,14 +20,15 @@ and the shared actor's mean forward batch and busy fraction.
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cluster.bench.common import machine_info
+from games.errors import ZeroplayError
 
 MODES = ("local", "shared")
 
@@ -75,13 +76,24 @@ def _network_rates(config: Any, device: str, batches: list[int]) -> dict[str, fl
 
     net = PolicyValueNet(config.make_game(), config.network)
     threads = 1 if device == "cpu" else None
-    return {str(b): round(network_throughput(net, b, device=device, num_threads=threads, min_seconds=1.0), 1)
-            for b in sorted(set(batches))}
+    return {
+        str(b): round(network_throughput(net, b, device=device, num_threads=threads, min_seconds=1.0), 1)
+        for b in sorted(set(batches))
+    }
 
 
 def measure_point(
-    ray: Any, config: Any, toml: str, replay_name: str, weights: tuple[int, Any], mode: str, n: int,
-    cpus: int, cuda: bool, settings: InferenceBenchSettings, run_dir: str,
+    ray: Any,
+    config: Any,
+    toml: str,
+    replay_name: str,
+    weights: tuple[int, Any],
+    mode: str,
+    n: int,
+    cpus: int,
+    cuda: bool,
+    settings: InferenceBenchSettings,
+    run_dir: str,
 ) -> dict[str, Any]:
     """Self-play simulations/s of ``n`` actors in ``mode`` (one measured chunk each, all at once).
 
@@ -100,8 +112,9 @@ def measure_point(
         actor_cpus = cpus / n
         actor_gpus = 1.0 / n if cuda else 0.0
     actors = [
-        selfplay_actor_class().options(num_cpus=min(1.0, actor_cpus), num_gpus=actor_gpus).remote(
-            toml, i, replay_name, inference_name)
+        selfplay_actor_class()
+        .options(num_cpus=min(1.0, actor_cpus), num_gpus=actor_gpus)
+        .remote(toml, i, replay_name, inference_name)
         for i in range(n)
     ]
     try:
@@ -143,12 +156,11 @@ def run_inference_bench(
 ) -> dict[str, Any]:
     """Measure every (mode, N) point; returns the JSON-able report."""
     import ray
-
-    from cluster.runtime.driver import start_local_ray
     import torch
 
-    from cluster.runtime.actors import create_replay_actor
     from cluster.config.run import ConfigError, dump_toml, resolve
+    from cluster.runtime.actors import create_replay_actor
+    from cluster.runtime.driver import start_local_ray
     from learner import PolicyValueNet
     from learner.train import resolve_device
 
@@ -157,8 +169,11 @@ def run_inference_bench(
     if cuda and not torch.cuda.is_available():
         raise InferenceBenchError(f"device {settings.device!r}: CUDA is not available here")
     # The shared inference actor: on a GPU, the whole GPU and one CPU to drive it.
-    server = ["selfplay.inference_num_cpus=1.0", "selfplay.inference_num_gpus=1.0"] if cuda else [
-        f"selfplay.inference_num_cpus={settings.inference_cpus}", "selfplay.inference_num_gpus=0.0"]
+    server = (
+        ["selfplay.inference_num_cpus=1.0", "selfplay.inference_num_gpus=1.0"]
+        if cuda
+        else [f"selfplay.inference_num_cpus={settings.inference_cpus}", "selfplay.inference_num_gpus=0.0"]
+    )
     try:
         config = resolve(settings.game, assignments=[*settings.assignments, f"selfplay.device={device}", *server])
     except ConfigError as err:
@@ -175,7 +190,8 @@ def run_inference_bench(
             ray.shutdown()
         raise InferenceBenchError(
             f"the shared inference actor's {server_cpus:g} CPU(s) leave none of this Ray instance's {cpus} "
-            f"for self-play actors: give --inference-cpus less than {cpus}")
+            f"for self-play actors: give --inference-cpus less than {cpus}"
+        )
     toml = dump_toml(config)
     g = config.selfplay.games_per_actor
     try:
@@ -189,8 +205,21 @@ def run_inference_bench(
             for mode in settings.modes:
                 for n in counts:
                     log(f"{mode}: {n} actor(s), {settings.seconds} s")
-                    points.append(measure_point(ray, config, toml, replay_name, weights, mode, n, cpus, cuda,
-                                                settings, str(Path(tmp) / f"{mode}-{n}")))
+                    points.append(
+                        measure_point(
+                            ray,
+                            config,
+                            toml,
+                            replay_name,
+                            weights,
+                            mode,
+                            n,
+                            cpus,
+                            cuda,
+                            settings,
+                            str(Path(tmp) / f"{mode}-{n}"),
+                        )
+                    )
             ray.get(replay.close.remote())
             ray.kill(replay, no_restart=True)
     finally:
@@ -198,8 +227,10 @@ def run_inference_bench(
             ray.shutdown()
     log("raw network throughput")
     network = _network_rates(config, device, [g] + [n * g for n in counts])
-    best = {mode: max((p for p in points if p["mode"] == mode), key=lambda p: p["simulations_per_s"])
-            for mode in settings.modes}
+    best = {
+        mode: max((p for p in points if p["mode"] == mode), key=lambda p: p["simulations_per_s"])
+        for mode in settings.modes
+    }
     net = config.network
     return {
         "benchmark": "inference",
@@ -218,10 +249,13 @@ def run_inference_bench(
         },
         "network_positions_per_s": network,
         "points": points,
-        "best": {mode: {"actors": p["actors"], "simulations_per_s": p["simulations_per_s"]} for mode, p in best.items()},
+        "best": {
+            mode: {"actors": p["actors"], "simulations_per_s": p["simulations_per_s"]} for mode, p in best.items()
+        },
         "faster": max(best, key=lambda m: best[m]["simulations_per_s"]),
-        "shared_over_local": (round(best["shared"]["simulations_per_s"] / best["local"]["simulations_per_s"], 3)
-                              if len(best) == 2 else None),
+        "shared_over_local": (
+            round(best["shared"]["simulations_per_s"] / best["local"]["simulations_per_s"], 3)
+            if len(best) == 2
+            else None
+        ),
     }
-
-

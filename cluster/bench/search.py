@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-
 GAMES = {"connect4": {"name": "connect4"}, "go9": {"name": "go", "size": 9}, "tictactoe": {"name": "tictactoe"},
          "chess": {"name": "chess"}}
 

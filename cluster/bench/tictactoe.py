@@ -16,7 +16,6 @@ import games
 from cluster.engines.engine import EngineError
 
 
-
 def grade(engine: Any, sims: int, batch: int = 256) -> dict[str, Any]:
     """Mistake counts of ``engine`` over all 4520 positions with a move to make."""
     from games.solver import Solver, reachable_states
@@ -33,7 +32,7 @@ def grade(engine: Any, sims: int, batch: int = 256) -> dict[str, Any]:
     logits, _ = engine.evaluate(observations, masks)
     raw_choice = np.where(masks, logits, -np.inf).argmax(axis=1)
     raw_mistakes = sum(
-        values[int(a)] < max(values.values()) for values, a in zip(move_values, raw_choice)
+        values[int(a)] < max(values.values()) for values, a in zip(move_values, raw_choice, strict=True)
     )
     search_mistakes = 0
     examples = []
@@ -43,7 +42,7 @@ def grade(engine: Any, sims: int, batch: int = 256) -> dict[str, Any]:
         for start in range(0, len(states), batch):
             chunk = states[start : start + batch]
             result = search(chunk, engine.evaluate, config, rng, add_noise=False)
-            for state, values, out in zip(chunk, move_values[start : start + batch], result.outputs):
+            for state, values, out in zip(chunk, move_values[start : start + batch], result.outputs, strict=True):
                 if values[out.action] < max(values.values()):
                     search_mistakes += 1
                     if len(examples) < 5:

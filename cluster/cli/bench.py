@@ -49,14 +49,19 @@ def cmd_bench_cluster(args: argparse.Namespace) -> int:
 
 def _register_cluster(bench: Any) -> None:
     p = bench.add_parser(
-        "cluster", help="Ray overhead, weight broadcast, replay ingest and self-play scaling on a local Ray",
+        "cluster",
+        help="Ray overhead, weight broadcast, replay ingest and self-play scaling on a local Ray",
         description=bench_cluster.__doc__.split("\n\n")[0],
     )
     p.add_argument("--game", default="connect4", choices=bench_cluster.GAMES, help="game (default connect4)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase (default 10)")
     p.add_argument("--actors", help="actor counts for the scaling measurement, e.g. 1,2 (default 1..CPUs)")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                   help="override the game's run configuration, e.g. --set network.blocks=2 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override the game's run configuration, e.g. --set network.blocks=2 (repeatable)",
+    )
     p.add_argument("--writers", type=int, default=8, help="concurrent replay writers (default 8)")
     p.add_argument("--ingest-games", type=int, default=2048, help="games sent to the replay actor (default 2048)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -84,18 +89,27 @@ def _progress(prefix: str) -> Any:
 
 def _register_inference(bench: Any) -> None:
     p = bench.add_parser(
-        "inference", help="self-play with a model copy per actor vs one shared inference actor",
+        "inference",
+        help="self-play with a model copy per actor vs one shared inference actor",
         description=bench_inference.__doc__.split("\n\n")[0],
     )
     p.add_argument("--game", default="connect4", help="game (default connect4)")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each measured chunk (default 10)")
     p.add_argument("--actors", help="self-play actor counts, e.g. 1,2,4 (default 1..CPUs)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
-    p.add_argument("--inference-cpus", type=float, default=1.0,
-                   help="CPUs of the shared inference actor on a CPU device (default 1)")
+    p.add_argument(
+        "--inference-cpus",
+        type=float,
+        default=1.0,
+        help="CPUs of the shared inference actor on a CPU device (default 1)",
+    )
     p.add_argument("--modes", help="local, shared or local,shared (default both)")
-    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                   help="override the game's run configuration, e.g. --set network.blocks=2 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override the game's run configuration, e.g. --set network.blocks=2 (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_inference)
 
@@ -117,8 +131,9 @@ def cmd_bench_connect4(args: argparse.Namespace) -> int:
         args.checkpoint, EngineConfig(sims=args.sims, threads=args.threads), game_spec={"name": "connect4"}
     )
     t0 = time.perf_counter()
-    per_set = bench_connect4.run_bench(engine, data_dir, sets, sims=args.sims, limit=args.limit,
-                                       search=not args.no_search)
+    per_set = bench_connect4.run_bench(
+        engine, data_dir, sets, sims=args.sims, limit=args.limit, search=not args.no_search
+    )
     result = {
         "benchmark": "connect4",
         "checkpoint": args.checkpoint,
@@ -133,13 +148,19 @@ def cmd_bench_connect4(args: argparse.Namespace) -> int:
     }
 
     def render(res: dict[str, Any]) -> str:
-        cols = ["raw policy"] + ([f"search {res['sims']}"] if not args.no_search else []) + list(bench_connect4.BASELINES)
+        cols = (
+            ["raw policy"] + ([f"search {res['sims']}"] if not args.no_search else []) + list(bench_connect4.BASELINES)
+        )
         lines = [
             f"Connect Four bench: {res['network']} (v{res['weights_version']}); mistake rate / exact-optimal rate",
             f"{'set':<20} {'n':>5} " + " ".join(f"{c:>15}" for c in cols),
         ]
         for name, e in res["sets"].items():
-            figs = [e["raw_policy"]] + ([e["search"]] if "search" in e else []) + [e["baselines"][k] for k in bench_connect4.BASELINES]
+            figs = (
+                [e["raw_policy"]]
+                + ([e["search"]] if "search" in e else [])
+                + [e["baselines"][k] for k in bench_connect4.BASELINES]
+            )
             cells = " ".join(f"{f['mistake_rate']:>7.3f} / {f['exact_optimal_rate']:.3f}" for f in figs)
             lines.append(f"{name:<20} {e['n']:>5} {cells}")
         lines.append(f"{res['seconds']:.1f} s")
@@ -151,7 +172,8 @@ def cmd_bench_connect4(args: argparse.Namespace) -> int:
 
 def _register_connect4(bench: Any) -> None:
     p = bench.add_parser(
-        "connect4", help="mistake rates of a Connect Four network on solved positions (raw policy and search)",
+        "connect4",
+        help="mistake rates of a Connect Four network on solved positions (raw policy and search)",
         description=bench_connect4.__doc__.split("\n\n")[0],
     )
     p.add_argument("checkpoint", nargs="?", help="checkpoint file, checkpoints dir or run dir")
@@ -160,9 +182,15 @@ def _register_connect4(bench: Any) -> None:
     p.add_argument("--no-search", action="store_true", help="raw policy and baselines only")
     p.add_argument("--sets", help="comma-separated sets, e.g. end_easy,begin_hard (default: all)")
     p.add_argument("--limit", type=int, help="only the first K positions of each set")
-    p.add_argument("--data", help=f"data directory (default: ${bench_connect4.ENV_VAR}, else ../shared/connect4 next to the repo)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: batches are small, and extra threads slowed a busy 2-core box 10x)")
+    p.add_argument(
+        "--data", help=f"data directory (default: ${bench_connect4.ENV_VAR}, else ../shared/connect4 next to the repo)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: batches are small, and extra threads slowed a busy 2-core box 10x)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_connect4)
 
@@ -171,16 +199,24 @@ def cmd_bench_tictactoe(args: argparse.Namespace) -> int:
     from cluster.engines.engine import Engine, EngineConfig
 
     engine = Engine.load(
-        args.checkpoint, EngineConfig(sims=max(args.sims, 1), algorithm=args.algorithm),
+        args.checkpoint,
+        EngineConfig(sims=max(args.sims, 1), algorithm=args.algorithm),
         game_spec={"name": "tictactoe"} if args.checkpoint is None else None,
     )
-    result = {"benchmark": "tictactoe", "machine": machine_info(), "checkpoint": args.checkpoint,
-              "algorithm": args.algorithm,
-              "weights_version": engine.weights_version, **bench_tictactoe.grade(engine, args.sims)}
+    result = {
+        "benchmark": "tictactoe",
+        "machine": machine_info(),
+        "checkpoint": args.checkpoint,
+        "algorithm": args.algorithm,
+        "weights_version": engine.weights_version,
+        **bench_tictactoe.grade(engine, args.sims),
+    }
 
     def render(r: dict[str, Any]) -> str:
-        lines = [f"tic-tac-toe, {r['positions']} positions, weights v{r['weights_version']}, {r['algorithm']} search",
-                 f"  raw policy mistakes: {r['raw_policy_mistakes']}"]
+        lines = [
+            f"tic-tac-toe, {r['positions']} positions, weights v{r['weights_version']}, {r['algorithm']} search",
+            f"  raw policy mistakes: {r['raw_policy_mistakes']}",
+        ]
         if r["search_mistakes"] is not None:
             lines.append(f"  search ({r['search_sims']} sims) mistakes: {r['search_mistakes']}")
         for ex in r["search_mistake_examples"]:
@@ -195,7 +231,9 @@ def _register_tictactoe(bench: Any) -> None:
     p = bench.add_parser("tictactoe", help="mistakes of a tic-tac-toe network on every reachable position")
     p.add_argument("checkpoint", nargs="?", help="checkpoint or run directory (none: a fresh network)")
     p.add_argument("--sims", type=int, default=64, help="search budget per position (0: raw policy only)")
-    p.add_argument("--algorithm", default="gumbel", choices=["puct", "gumbel"], help="search algorithm (default: the engines')")
+    p.add_argument(
+        "--algorithm", default="gumbel", choices=["puct", "gumbel"], help="search algorithm (default: the engines')"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_tictactoe)
 
@@ -208,11 +246,18 @@ def cmd_bench_search(args: argparse.Namespace) -> int:
     if args.num_games < 2:
         raise CliError("--num-games must be at least 2 (it is compared with one game at a time)")
     results = {k: bench_search.bench_game(k, args.num_games, args.sims, args.seconds, args.algorithm) for k in keys}
-    out = {"benchmark": "search", "machine": machine_info(), "targets": {"efficiency": 0.8, "batching_speedup": 5.0},
-           "games": results}
+    out = {
+        "benchmark": "search",
+        "machine": machine_info(),
+        "targets": {"efficiency": 0.8, "batching_speedup": 5.0},
+        "games": results,
+    }
 
     def render(r: dict[str, Any]) -> str:
-        lines = [f"{'game':<10} {'net pos/s':>10} {'sims/s':>10} {'efficiency':>10} {'in net':>7} {'G=1 sims/s':>11} {'speedup':>8}"]
+        lines = [
+            f"{'game':<10} {'net pos/s':>10} {'sims/s':>10} {'efficiency':>10} {'in net':>7} "
+            f"{'G=1 sims/s':>11} {'speedup':>8}"
+        ]
         for key, g in r["games"].items():
             lines.append(
                 f"{key:<10} {g['network_positions_per_s']:>10.0f} {g['selfplay_simulations_per_s']:>10.0f}"
@@ -283,8 +328,11 @@ def render_inference(r: dict[str, Any]) -> str:
         "network alone: " + ", ".join(f"{v:.0f} pos/s at batch {b}" for b, v in r["network_positions_per_s"].items()),
     ]
     for p in r["points"]:
-        extra = (f"  mean batch {p['mean_batch']} ({p['requests_per_batch']} requests), busy {p['inference_busy']}"
-                 if p["mode"] == "shared" else "")
+        extra = (
+            f"  mean batch {p['mean_batch']} ({p['requests_per_batch']} requests), busy {p['inference_busy']}"
+            if p["mode"] == "shared"
+            else ""
+        )
         lines.append(
             f"{p['mode']:6} {p['actors']:3} actor(s): {p['simulations_per_s']:10.0f} sims/s  "
             f"waiting on the network {p['evaluate_fraction']:.2f}{extra}"

@@ -1,4 +1,4 @@
-"""``zeroplay evaluate RUN_DIR``: rate a run's new checkpoints on its Elo ladder (see :mod:`cluster.arena.evaluator`)."""
+"""``zeroplay evaluate RUN_DIR``: rate a run's new checkpoints on its Elo ladder (:mod:`cluster.arena.evaluator`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from cluster.arena.evaluator import Evaluator, EvaluatorConfig, EvaluatorWarning
 
@@ -14,8 +15,12 @@ from cluster.arena.evaluator import Evaluator, EvaluatorConfig, EvaluatorWarning
 def cmd_evaluate(args: argparse.Namespace) -> int:
     anchors = tuple(args.anchor) if args.anchor else None
     config = EvaluatorConfig(
-        games_per_pairing=args.games, sims=args.sims, opponents=args.opponents, anchors=anchors,
-        every_checkpoints=args.every, threads=args.threads,
+        games_per_pairing=args.games,
+        sims=args.sims,
+        opponents=args.opponents,
+        anchors=anchors,
+        every_checkpoints=args.every,
+        threads=args.threads,
     )
     evaluator = Evaluator(args.run_dir, config, log=lambda line: print(line, file=sys.stderr, flush=True))
     with warnings.catch_warnings():
@@ -27,7 +32,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if not args.watch:
                 break
     return 0
-
 
 
 def _render(record: Mapping[str, Any]) -> str:
@@ -43,17 +47,18 @@ def _render(record: Mapping[str, Any]) -> str:
     )
 
 
-
 def register(commands: Any, bench: Any) -> None:
-    p = commands.add_parser(
-        "evaluate", help="rate a run's new checkpoints on its Elo ladder (RUN_DIR/ladder.json)"
-    )
+    p = commands.add_parser("evaluate", help="rate a run's new checkpoints on its Elo ladder (RUN_DIR/ladder.json)")
     p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
     p.add_argument("--games", type=int, default=10, help="games per pairing (even; default 10)")
     p.add_argument("--sims", type=int, default=32, help="simulations per move (default 32)")
     p.add_argument("--opponents", type=int, default=2, help="earlier checkpoints each one faces (default 2)")
-    p.add_argument("--anchor", action="append", metavar="SPEC",
-                   help="an anchor player (repeatable; default random, mcts-rollouts:64, GNU Go on 9x9 Go)")
+    p.add_argument(
+        "--anchor",
+        action="append",
+        metavar="SPEC",
+        help="an anchor player (repeatable; default random, mcts-rollouts:64, GNU Go on 9x9 Go)",
+    )
     p.add_argument("--every", type=int, default=1, help="evaluate every k-th new checkpoint (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--watch", action="store_true", help="keep watching for new checkpoints")

@@ -1,4 +1,4 @@
-"""``zeroplay match A B``: checkpoints, baselines or outside engines against each other (see :mod:`cluster.arena.match`)."""
+"""``zeroplay match A B``: checkpoints, baselines or outside engines against each other (:mod:`cluster.arena.match`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ def _parse_uci_option(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-
 def cmd_match(args: argparse.Namespace) -> int:
     from cluster.engines.engine import EngineConfig
 
@@ -30,7 +29,10 @@ def cmd_match(args: argparse.Namespace) -> int:
     try:
         sprt_config = SprtConfig.parse(args.sprt, args.sprt_method) if args.sprt else None
         config = MatchConfig(
-            games=args.games, random_opening_plies=args.random_opening_plies, seed=args.seed, sprt=sprt_config,
+            games=args.games,
+            random_opening_plies=args.random_opening_plies,
+            seed=args.seed,
+            sprt=sprt_config,
             out=Path(args.out) if args.out else None,
         )
         sims = args.sims if args.sims is not None or args.seconds is not None else 200
@@ -38,10 +40,16 @@ def cmd_match(args: argparse.Namespace) -> int:
         game = resolve_game(args.a, args.b, parse_game_spec(args.game) if args.game else None)
         uci_options = [_parse_uci_option(o) for o in args.uci_option or []]
         for k, spec in enumerate((args.a, args.b)):
-            players.append(parse_player(
-                spec, game, engine_config, seed=args.seed * 2 + k, uci_movetime_ms=args.movetime,
-                uci_options=uci_options,
-            ))
+            players.append(
+                parse_player(
+                    spec,
+                    game,
+                    engine_config,
+                    seed=args.seed * 2 + k,
+                    uci_movetime_ms=args.movetime,
+                    uci_options=uci_options,
+                )
+            )
         if players[0].name == players[1].name:
             players[1].name += " (B)"
 
@@ -65,7 +73,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     def render(res: dict[str, Any]) -> str:
         lines = [
             f"{res['a']} vs {res['b']} ({result.game.name}): {res['games_played']} games",
-            f"A: +{res['wins']} ={res['draws']} -{res['losses']}" + (f" ({res['void']} void)" if res["void"] else "")
+            f"A: +{res['wins']} ={res['draws']} -{res['losses']}"
+            + (f" ({res['void']} void)" if res["void"] else "")
             + (f", score {res['score']:.3f}" if res["score"] is not None else ""),
             str(result.elo),
         ]
@@ -82,13 +91,15 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def register(commands: Any, bench: Any) -> None:
     p = commands.add_parser(
-        "match", help="play A against B: W/D/L, Elo with a 95%% interval, optional SPRT",
+        "match",
+        help="play A against B: W/D/L, Elo with a 95%% interval, optional SPRT",
         description=match_module.__doc__.split("\n\n")[0],
     )
-    p.add_argument("a", metavar="A", help="player A: checkpoint/run dir, random, mcts-rollouts:N, fresh, gtp:CMD, uci:CMD")
+    p.add_argument(
+        "a", metavar="A", help="player A: checkpoint/run dir, random, mcts-rollouts:N, fresh, gtp:CMD, uci:CMD"
+    )
     p.add_argument("b", metavar="B", help="player B (same forms)")
     p.add_argument("--games", type=int, default=10, help="games to play (default 10; an SPRT may stop earlier)")
     p.add_argument(
@@ -101,13 +112,24 @@ def register(commands: Any, bench: Any) -> None:
     p.add_argument("--algorithm", choices=("puct", "gumbel"), default="gumbel", help="network players' search")
     p.add_argument("--threads", type=int, help="torch threads for network players (default: torch's)")
     p.add_argument("--sprt", metavar="ELO0,ELO1[,ALPHA,BETA]", help="stop early once this SPRT decides")
-    p.add_argument("--sprt-method", choices=("exact", "normal"), default="exact",
-                   help="SPRT log-likelihood ratio: constrained MLE (default) or its normal approximation")
-    p.add_argument("--random-opening-plies", type=int, default=0, metavar="K",
-                   help="K random moves at the start of each pair of games (same for both colours)")
+    p.add_argument(
+        "--sprt-method",
+        choices=("exact", "normal"),
+        default="exact",
+        help="SPRT log-likelihood ratio: constrained MLE (default) or its normal approximation",
+    )
+    p.add_argument(
+        "--random-opening-plies",
+        type=int,
+        default=0,
+        metavar="K",
+        help="K random moves at the start of each pair of games (same for both colours)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds openings and random players")
     p.add_argument("--movetime", type=int, default=100, metavar="MS", help="uci: engines' time per move (ms)")
-    p.add_argument("--uci-option", action="append", metavar="NAME=VALUE", help="setoption for uci: engines (repeatable)")
+    p.add_argument(
+        "--uci-option", action="append", metavar="NAME=VALUE", help="setoption for uci: engines (repeatable)"
+    )
     p.add_argument("--out", help="directory for game records (SGF/PGN/move lists) and match.json")
     p.add_argument("--quiet", action="store_true", help="no per-game progress on stderr")
     p.add_argument("--json", action="store_true", help="print a JSON summary")

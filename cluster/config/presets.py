@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from games import Game
 from learner.network import NetworkConfig
@@ -61,8 +62,14 @@ def _tictactoe(game: Game) -> Preset:
             "search": {"num_simulations": 32, "temperature_moves": 9},
             "selfplay": {"games_per_actor": 128},
             "replay": {"capacity": 50_000, "min_positions": 1_000, "value_q_weight": 0.5},
-            "train": {"batch_size": 128, "optimizer": "adamw", "learning_rate": 2e-3, "publish_every": 40, "checkpoint_every": 400,
-                      "device": "cpu"},
+            "train": {
+                "batch_size": 128,
+                "optimizer": "adamw",
+                "learning_rate": 2e-3,
+                "publish_every": 40,
+                "checkpoint_every": 400,
+                "device": "cpu",
+            },
         },
         anchors=("random", "mcts-rollouts:64"),
         opening_plies=2,
@@ -76,8 +83,14 @@ def _connect4(game: Game) -> Preset:
             "search": {"num_simulations": 48, "temperature_moves": 10},
             "selfplay": {"games_per_actor": 128},
             "replay": {"capacity": 100_000, "min_positions": 4_000, "value_q_weight": 0.5},
-            "train": {"batch_size": 256, "optimizer": "adamw", "learning_rate": 1e-3, "publish_every": 50, "checkpoint_every": 500,
-                      "device": "cpu"},
+            "train": {
+                "batch_size": 256,
+                "optimizer": "adamw",
+                "learning_rate": 1e-3,
+                "publish_every": 50,
+                "checkpoint_every": 500,
+                "device": "cpu",
+            },
         },
         anchors=("random", "mcts-rollouts:64"),
         opening_plies=4,
@@ -86,8 +99,11 @@ def _connect4(game: Game) -> Preset:
 
 def _go(game: Game) -> Preset:
     size = int(game.observation_shape[-1])
-    network = ({"blocks": 4, "channels": 48, "value_hidden": 64} if size <= 9
-               else {"blocks": 8, "channels": 96, "value_hidden": 128})
+    network = (
+        {"blocks": 4, "channels": 48, "value_hidden": 64}
+        if size <= 9
+        else {"blocks": 8, "channels": 96, "value_hidden": 128}
+    )
     anchors = ("random", "mcts-rollouts:64") + ((GNUGO_ANCHOR,) if size == 9 and _gnugo_installed() else ())
     return Preset(
         sections={
@@ -95,7 +111,13 @@ def _go(game: Game) -> Preset:
             "search": {"num_simulations": 48, "temperature_moves": 2 * size, "algorithm": "gumbel"},
             "selfplay": {"games_per_actor": 64},
             "replay": {"capacity": 200_000, "min_positions": 5_000},
-            "train": {"batch_size": 256, "optimizer": "adamw", "learning_rate": 1e-3, "publish_every": 50, "checkpoint_every": 500},
+            "train": {
+                "batch_size": 256,
+                "optimizer": "adamw",
+                "learning_rate": 1e-3,
+                "publish_every": 50,
+                "checkpoint_every": 500,
+            },
         },
         anchors=anchors,
         opening_plies=4,
@@ -112,7 +134,13 @@ def _chess(game: Game) -> Preset:
             "search": {"num_simulations": 48, "temperature_moves": 20, "algorithm": "gumbel"},
             "selfplay": {"games_per_actor": 32},
             "replay": {"capacity": 200_000, "min_positions": 5_000},
-            "train": {"batch_size": 256, "optimizer": "adamw", "learning_rate": 1e-3, "publish_every": 50, "checkpoint_every": 500},
+            "train": {
+                "batch_size": 256,
+                "optimizer": "adamw",
+                "learning_rate": 1e-3,
+                "publish_every": 50,
+                "checkpoint_every": 500,
+            },
         },
         anchors=("random",),
         opening_plies=4,

@@ -29,8 +29,8 @@ from typing import Any
 
 import games
 from cluster.arena.evaluator import EvaluatorConfig
-from cluster.config.settings import ConfigError, build, to_mapping
 from cluster.config.presets import preset
+from cluster.config.settings import ConfigError, build, to_mapping
 from learner.network import NetworkConfig
 from learner.train import TrainConfig
 from selfplay.search import SearchConfig

@@ -7,11 +7,12 @@ error that names the key and the file section instead of a silently ignored sett
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import types
 import typing
 from typing import Any, TypeVar
+
+from games.errors import ZeroplayError
 
 T = TypeVar("T")
 
@@ -76,7 +77,9 @@ def build(cls: type[T], mapping: dict[str, Any], where: str, base: T | None = No
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(mapping) - names)
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(f'{where}.{k}' for k in unknown)}; known: {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"unknown key(s) {', '.join(f'{where}.{k}' for k in unknown)}; known: {', '.join(sorted(names))}"
+        )
     values: dict[str, Any] = {}
     for key, value in mapping.items():
         ok, converted = _accepts(hints[key], value)

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 import numpy as np
 

@@ -8,7 +8,6 @@ by seconds, or both, and can be stopped from another thread between chunks.
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import os
 import threading
@@ -19,6 +18,7 @@ import numpy as np
 
 import games
 from games import Game, State
+from games.errors import ZeroplayError
 from selfplay import SearchConfig, SearchOutput, Tree, search
 
 # Simulations per chunk when a search is limited by time or can be stopped.
@@ -137,7 +137,7 @@ class Engine:
         config: EngineConfig,
         *,
         game_spec: dict[str, Any] | None = None,
-    ) -> "Engine":
+    ) -> Engine:
         """From a checkpoint (file, checkpoints dir or run dir), or a fresh network for ``game_spec``.
 
         Raises:
@@ -174,7 +174,7 @@ class Engine:
     def name(self) -> str:
         return f"zeroplay ({self.game.name}, weights v{self.weights_version})"
 
-    def with_limits(self, *, sims: int | None = None, seconds: float | None = None) -> "Engine":
+    def with_limits(self, *, sims: int | None = None, seconds: float | None = None) -> Engine:
         """The same network with other search limits (shares the evaluator)."""
         config = dataclasses.replace(self.config, sims=sims, seconds=seconds)
         engine = Engine(

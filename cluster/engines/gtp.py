@@ -37,7 +37,8 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from cluster.engines.engine import Engine, EngineError
 from games import GameError

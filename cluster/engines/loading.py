@@ -9,7 +9,6 @@ from cluster.engines.engine import Engine, EngineConfig, EngineError
 from games import Game, GameError, IllegalMoveError, NotationError, State
 
 
-
 def merge_game(base: Game, spec: dict[str, Any]) -> Game:
     """``base``'s game with the options of ``spec`` overriding its own (same game name).
 

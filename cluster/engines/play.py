@@ -36,6 +36,7 @@ Type a move in the game's notation ({example}) or a command:
   help        this text
   quit        leave"""
 
+
 class PlaySession:
     """One game between a human and the engine.
 
@@ -96,7 +97,8 @@ class PlaySession:
         """The opening text: who plays what, the board, and the engine's first move if it starts."""
         lines = [
             f"zeroplay: {self.game!r} against {self.engine.name}",
-            f"You play {self.names[self.human]}; the engine plays {self.names[1 - self.human]}. Type 'help' for commands.",
+            f"You play {self.names[self.human]}; the engine plays {self.names[1 - self.human]}. "
+            "Type 'help' for commands.",
             str(self.state),
         ]
         if self.state.to_play != self.human and not self.game_over:
@@ -235,8 +237,14 @@ class PlaySession:
             ending, winner = "terminal", None
         else:
             ending, winner = "unfinished", None
-        return GameRecord(game=self.game, actions=tuple(self.actions), players=players, winner=winner,
-                          ending=ending, event="zeroplay play")
+        return GameRecord(
+            game=self.game,
+            actions=tuple(self.actions),
+            players=players,
+            winner=winner,
+            ending=ending,
+            event="zeroplay play",
+        )
 
     def record(self) -> str:
         """The game so far as text in its game's record format: SGF (Go), PGN (chess), a move list."""
@@ -270,5 +278,3 @@ class PlaySession:
             stdout.flush()
         stdout.flush()
         return 0
-
-

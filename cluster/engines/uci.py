@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from cluster.engines.engine import Engine, EngineError
 from cluster.engines.loading import apply_text

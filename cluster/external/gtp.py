@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cluster.external.transport import LineProcess, ProcessError
 from games.errors import ZeroplayError

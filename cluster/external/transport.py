@@ -1,4 +1,4 @@
-"""A child process spoken to in lines, with timeouts: the transport under the GTP client (and the tests' raw protocol sessions)."""
+"""A child process spoken to in lines, with timeouts: the transport under the GTP and UCI clients."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import collections
 import queue
 import subprocess
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from games.errors import ZeroplayError
 
 
 class ProcessError(ZeroplayError, RuntimeError):
     """A child engine that died, or did not answer in time (the message has its stderr tail)."""
-
 
 
 class LineProcess:
@@ -37,8 +37,16 @@ class LineProcess:
         self.name = name or self.argv[0]
         try:
             self.process = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, encoding="utf-8", errors="replace", bufsize=1, cwd=cwd, env=env,
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+                cwd=cwd,
+                env=env,
             )
         except OSError as err:
             raise ProcessError(f"cannot start {self.name} ({' '.join(self.argv)}): {err}") from None
@@ -99,7 +107,7 @@ class LineProcess:
             self.process.kill()
             return self.process.wait()
 
-    def __enter__(self) -> "LineProcess":
+    def __enter__(self) -> LineProcess:
         return self
 
     def __exit__(self, *exc: Any) -> None:

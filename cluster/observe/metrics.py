@@ -22,11 +22,11 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from cluster.runtime.rundir import METRICS_FILE, TENSORBOARD_DIR
-
 
 # Record key -> TensorBoard tag. Numeric keys not listed here go to "other/<key>".
 TAGS: dict[str, str] = {
@@ -282,7 +282,7 @@ class MetricsSink:
             self._file = None
         self._drawn = 0
 
-    def __enter__(self) -> "MetricsSink":
+    def __enter__(self) -> MetricsSink:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,12 +20,14 @@ Agg backend (no display needed); the paths written are printed, one per line.
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+
+from games.errors import ZeroplayError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -55,7 +57,9 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as err:
-        raise ReportError(f"zeroplay report needs matplotlib ({err}); install it with: pip install matplotlib") from None
+        raise ReportError(
+            f"zeroplay report needs matplotlib ({err}); install it with: pip install matplotlib"
+        ) from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
@@ -133,10 +137,15 @@ def _elo_points(ladder: Mapping[str, Any] | None, records: Sequence[Mapping[str,
         for r in evaluations:
             gain = _num(r.get("elo_vs_previous"))
             if gain is not None and _num(r.get("step")) is not None:
-                gains.append((float(r["step"]), gain, _num(r.get("elo_vs_previous_lower")),
-                              _num(r.get("elo_vs_previous_upper"))))
+                gains.append(
+                    (float(r["step"]), gain, _num(r.get("elo_vs_previous_lower")), _num(r.get("elo_vs_previous_upper")))
+                )
     return {
-        "steps": steps, "elos": elos, "versions": versions, "gains": gains, "unbounded": unbounded,
+        "steps": steps,
+        "elos": elos,
+        "versions": versions,
+        "gains": gains,
+        "unbounded": unbounded,
         "anchors": anchors,
     }
 
@@ -149,7 +158,9 @@ def _short(name: str) -> str:
     return name
 
 
-def plot_elo(plt: Any, ladder: Mapping[str, Any] | None, records: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
+def plot_elo(
+    plt: Any, ladder: Mapping[str, Any] | None, records: Sequence[Mapping[str, Any]], path: Path
+) -> Path | None:
     points = _elo_points(ladder, records)
     if not points["steps"]:
         return None
@@ -188,7 +199,7 @@ def _elapsed_minutes(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     times = [_num(r.get("time")) for r in records]
     start = min((t for t in times if t is not None), default=None)
     out = []
-    for r, t in zip(records, times):
+    for r, t in zip(records, times, strict=True):
         elapsed = t - start if t is not None and start is not None else _num(r.get("elapsed"))
         if elapsed is not None:
             out.append({**r, "minutes": elapsed / 60.0})
@@ -198,7 +209,7 @@ def _elapsed_minutes(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 def _plot_panels(plt: Any, data: Sequence[tuple[str, list, list]], title: str, xlabel: str, path: Path) -> Path:
     """One panel per (label, xs, ys) series, stacked, sharing the x axis; y starts at 0."""
     fig, axes = _figure(plt, len(data), title)
-    for ax, (label, xs, ys) in zip(axes, data):
+    for ax, (label, xs, ys) in zip(axes, data, strict=True):
         ax.plot(xs, ys)
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)

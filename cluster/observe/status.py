@@ -12,7 +12,6 @@ Sources, all optional except the configuration:
 
 from __future__ import annotations
 
-from games.errors import ZeroplayError
 import dataclasses
 import json
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cluster.runtime.rundir import CONFIG_FILE, RunDir
+from games.errors import ZeroplayError
 
 RUNNING_PERIODS = 3  # a run whose last record is older than this many log periods is "stopped"
 

@@ -16,8 +16,9 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from cluster.config.run import ConfigError, RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink, trim_metrics
@@ -352,7 +353,7 @@ class Trainer:
         # Let the chunks in flight end (their games are acknowledged), then save.
         refs = list(pending)
         ray.wait(refs, num_returns=len(refs), timeout=self.config.selfplay.chunk_seconds + 30)
-        for ref, (kind, extra) in pending.items():
+        for ref, (kind, _) in pending.items():
             try:
                 result = ray.get(ref, timeout=0)
             except Exception:  # noqa: BLE001 - a chunk that failed or is still running

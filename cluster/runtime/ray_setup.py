@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def check_capacity(config: "RunConfig", resources: dict[str, float], *, embedded: bool) -> None:
+def check_capacity(config: RunConfig, resources: dict[str, float], *, embedded: bool) -> None:
     """Check that the run's actors fit the Ray instance's ``resources`` (its total CPUs and GPUs).
 
     The learner, the shared inference actor and the self-play actors (at least one)
@@ -33,8 +33,10 @@ def check_capacity(config: "RunConfig", resources: dict[str, float], *, embedded
     shared = sp.inference == "shared"
     parts = {
         "CPU": [(run.learner_num_cpus, "run.learner_num_cpus"), (float(actors), f"{actors} self-play actor(s) x 1")],
-        "GPU": [(run.learner_num_gpus, "run.learner_num_gpus"),
-                (actors * sp.num_gpus, f"{actors} self-play actor(s) x selfplay.num_gpus {sp.num_gpus:g}")],
+        "GPU": [
+            (run.learner_num_gpus, "run.learner_num_gpus"),
+            (actors * sp.num_gpus, f"{actors} self-play actor(s) x selfplay.num_gpus {sp.num_gpus:g}"),
+        ],
     }
     if shared:
         parts["CPU"].append((sp.inference_num_cpus, "selfplay.inference_num_cpus"))
@@ -47,20 +49,19 @@ def check_capacity(config: "RunConfig", resources: dict[str, float], *, embedded
         detail = ", ".join(f"{amount:g} for {name}" for amount, name in items if amount)
         message = f"the run reserves {needed:g} {resource}s ({detail}) but the Ray instance has {have:g}"
         if embedded:
-            hint = " (for example --set run.learner_num_cpus=0 lets the learner share a core)" if resource == "CPU" else ""
+            hint = (
+                " (for example --set run.learner_num_cpus=0 lets the learner share a core)" if resource == "CPU" else ""
+            )
             raise ConfigError(f"{message}: ask for fewer{hint}")
         log.warning("%s; the actors that do not fit wait for nodes to join", message)
-
 
 
 #: Ray reads this variable when it is imported; "0" makes a new instance use the loopback address.
 LOOPBACK_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
-
 class LoopbackError(ZeroplayError, RuntimeError):
     """An embedded Ray instance that would listen beyond loopback (it is shut down again)."""
-
 
 
 def loopback_only() -> None:
@@ -80,14 +81,14 @@ def loopback_only() -> None:
         log.warning(
             "%s=%s ignored: an embedded Ray listens on loopback only "
             "(to serve other machines, start a cluster with `ray start` and pass --address)",
-            LOOPBACK_VARIABLE, inherited,
+            LOOPBACK_VARIABLE,
+            inherited,
         )
     os.environ[LOOPBACK_VARIABLE] = "0"
     if "ray" in sys.modules:  # imported already: its constant was read with the old environment
         from ray._private import ray_constants
 
         ray_constants.ENABLE_RAY_CLUSTER = False
-
 
 
 def start_local_ray(num_cpus: int | None = None) -> None:
@@ -112,7 +113,6 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     if not ipaddress.ip_address(address).is_loopback:
         ray.shutdown()
         raise LoopbackError(f"the embedded Ray instance came up on {address}, not on loopback; it was stopped")
-
 
 
 def connect(address: str | None, num_cpus: int | None = None) -> bool:

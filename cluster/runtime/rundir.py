@@ -88,7 +88,7 @@ class RunDirError(ZeroplayError, ValueError):
 
 
 
-def prepare_run_dir(run_dir: Path, config: "RunConfig | None", resume: bool) -> "RunConfig":
+def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> RunConfig:
     """Create (or, with ``resume``, reopen) a run directory; returns the run's configuration.
 
     On resume the stored configuration is used; when ``config`` is given, its run limits
