@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from learner.device import autocast
 from learner.network import PolicyValueNet
-from learner.train import autocast
 
 
 def set_torch_threads(num_threads: int | None) -> None:

@@ -21,7 +21,6 @@ SGD it is the L2 penalty ``(c/2)||w||^2``; with AdamW it is decoupled decay.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from games.base import Game
+from learner.device import autocast, resolve_device
 from learner.loss import compute_loss
 from learner.network import NetworkConfig, PolicyValueNet
 
@@ -177,20 +177,6 @@ def learning_rate_at(config: TrainConfig, step: int) -> float:
     progress = min(1.0, (step - config.warmup_steps) / (config.total_steps - config.warmup_steps))
     floor = lr * config.min_lr_ratio
     return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def autocast(device: torch.device) -> Any:
-    """bf16 autocast on CUDA (weights and the optimizer stay float32); a no-op context on the CPU."""
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _batch_field(batch: Any, name: str) -> Any:
@@ -456,4 +442,4 @@ class Learner:
         return learner
 
 
-__all__ = ["Learner", "TrainConfig", "learning_rate_at", "resolve_device"]
+__all__ = ["Learner", "TrainConfig", "learning_rate_at"]

@@ -1,26 +1,20 @@
 """zeroplay's search and self-play layer (numpy only: no torch, no Ray).
 
 * :mod:`selfplay.search` - batched AlphaZero PUCT / Gumbel MCTS over many games;
-* :mod:`selfplay.math` - the search's formulas as small pure functions;
+* :mod:`selfplay.evaluators` - the evaluator contract, and evaluators that need no network;
 * :mod:`selfplay.trajectory` - finished-game records, their wire format and training arrays;
 * :mod:`selfplay.worker` - a worker that plays many games at once with one evaluator.
 """
 
-from selfplay.search import (
-    Evaluator,
-    SearchConfig,
-    SearchOutput,
-    SearchResult,
-    Tree,
-    rollout_evaluator,
-    search,
-    uniform_evaluator,
-)
+from selfplay.evaluators import Evaluator, PositionEvaluator, RolloutEvaluator, uniform_evaluator
+from selfplay.search import SearchConfig, SearchOutput, SearchResult, Tree, search
 from selfplay.trajectory import Trajectory, TrajectoryError, decode, encode, training_arrays
 from selfplay.worker import Worker, WorkerConfig, WorkerStats
 
 __all__ = [
     "Evaluator",
+    "PositionEvaluator",
+    "RolloutEvaluator",
     "SearchConfig",
     "SearchOutput",
     "SearchResult",
@@ -32,7 +26,6 @@ __all__ = [
     "WorkerStats",
     "decode",
     "encode",
-    "rollout_evaluator",
     "search",
     "training_arrays",
     "uniform_evaluator",

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from games.base import Game, State
-from selfplay.search import Evaluator, SearchConfig, Tree, search
+from selfplay.evaluators import Evaluator, PositionEvaluator
+from selfplay.search import SearchConfig, Tree, search
 from selfplay.trajectory import Trajectory
 
 
@@ -91,23 +93,38 @@ class WorkerStats:
 
 
 class _TimedEvaluator:
-    """Wraps an evaluator to count positions and time spent inside it."""
+    """Wraps a network-style evaluator to count positions and time spent inside it."""
 
-    def __init__(self, evaluate: Evaluator) -> None:
-        self.evaluate = evaluate
-        self.wants_states = bool(getattr(evaluate, "wants_states", False))
+    def __init__(self, evaluate: Evaluator | PositionEvaluator) -> None:
+        self.evaluate: Any = evaluate
         self.seconds = 0.0
         self.positions = 0
         self.calls = 0
 
-    def __call__(self, observations: np.ndarray, legal_masks: np.ndarray, **kwargs):
+    def _run(self, run: Callable[[], tuple[np.ndarray, np.ndarray]], batch: int) -> tuple[np.ndarray, np.ndarray]:
         start = time.perf_counter()
         try:
-            return self.evaluate(observations, legal_masks, **kwargs)
+            return run()
         finally:
             self.seconds += time.perf_counter() - start
-            self.positions += len(legal_masks)
+            self.positions += batch
             self.calls += 1
+
+    def __call__(self, observations: np.ndarray, legal_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._run(lambda: self.evaluate(observations, legal_masks), len(legal_masks))
+
+
+class _TimedPositionEvaluator(_TimedEvaluator, PositionEvaluator):
+    """The same for an evaluator of positions (the search then hands it the states)."""
+
+    def evaluate_states(self, states: Sequence[State]) -> tuple[np.ndarray, np.ndarray]:
+        inner = self.evaluate
+        assert isinstance(inner, PositionEvaluator)
+        return self._run(lambda: inner.evaluate_states(states), len(states))
+
+
+def _timing(evaluate: Evaluator | PositionEvaluator) -> _TimedEvaluator:
+    return _TimedPositionEvaluator(evaluate) if isinstance(evaluate, PositionEvaluator) else _TimedEvaluator(evaluate)
 
 
 @dataclasses.dataclass
@@ -127,7 +144,7 @@ class Worker:
 
     Args:
         game: the game to play.
-        evaluate: the evaluator (see :data:`selfplay.search.Evaluator`).
+        evaluate: the evaluator, of either kind (see :mod:`selfplay.evaluators`).
         config: the self-play settings.
         rng: the only source of randomness.
         weights_version: the version of the evaluator's weights, recorded in trajectories.
@@ -145,7 +162,7 @@ class Worker:
         self.game = game
         self.config = config
         self.rng = rng
-        self._timed = _TimedEvaluator(evaluate)
+        self._timed = _timing(evaluate)
         self._weights_version = int(weights_version)
         self._games = [self._new_game() for _ in range(config.num_games)]
         self._simulations = 0
@@ -161,7 +178,7 @@ class Worker:
     def set_evaluator(self, evaluate: Evaluator, weights_version: int) -> None:
         """Use ``evaluate`` (weights ``weights_version``) from the next move on; old trees are dropped."""
         old = self._timed
-        self._timed = _TimedEvaluator(evaluate)
+        self._timed = _timing(evaluate)
         self._timed.seconds, self._timed.positions, self._timed.calls = old.seconds, old.positions, old.calls
         self._weights_version = int(weights_version)
         for g in self._games:

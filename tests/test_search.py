@@ -1,4 +1,4 @@
-"""Tests of selfplay.math and selfplay.search (tic-tac-toe, Connect Four, a bandit game)."""
+"""Tests of the search and its formulas (tic-tac-toe, Connect Four, a bandit game)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,8 @@ import pytest
 
 import games
 from games.base import Game, State
-from selfplay import math as smath
-from selfplay.search import (
-    SearchConfig,
-    Tree,
-    rollout_evaluator,
-    search,
-    uniform_evaluator,
-)
+from selfplay.evaluators import RolloutEvaluator, uniform_evaluator
+from selfplay.search import SearchConfig, Tree, formulas, search
 
 TTT = games.make("tictactoe")
 
@@ -42,38 +36,96 @@ def minimax(state: State) -> float:
     return _minimax(state)
 
 
-# =========================================================================== math
+# =========================================================================== formulas
+# Scalar reference formulas, written here from the papers independently of the library,
+# check the library's batched versions (selfplay.search.formulas).
 
 
-def test_puct_constant_paper_values():
-    assert smath.puct_constant(0, 19652, 1.25) == pytest.approx(math.log((1 + 19652) / 19652) + 1.25)
-    assert smath.puct_constant(19652, 19652, 1.25) == pytest.approx(math.log((1 + 2 * 19652) / 19652) + 1.25)
-    # grows with visits
-    assert smath.puct_constant(1e6, 19652, 1.25) > smath.puct_constant(10, 19652, 1.25)
+def ref_puct_scores(q, prior, n, parent_n, c_base, c_init, fpu):
+    """AlphaZero's PUCT for one node, child by child."""
+    c = math.log((1 + parent_n + c_base) / c_base) + c_init
+    scores = []
+    for qi, pi, ni in zip(q, prior, n, strict=True):
+        scores.append((qi if ni > 0 else fpu) + c * pi * math.sqrt(parent_n) / (1 + ni))
+    return scores
 
 
-def test_puct_scores():
+def ref_improved_policy(logits, q, n, raw_value, c_visit, c_scale):
+    """Gumbel MuZero's softmax(logits + sigma(completed q)) for one node."""
+    prior = np.exp(logits - logits.max())
+    prior /= prior.sum()
+    visited = n > 0
+    if visited.any():
+        weighted = (prior * q)[visited].sum() / prior[visited].sum()
+        v_mix = (raw_value + n.sum() * weighted) / (1 + n.sum())
+    else:
+        v_mix = raw_value
+    completed = np.where(visited, q, v_mix)
+    z = logits + (c_visit + n.max()) * c_scale * (completed + 1) / 2
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def one_segment(k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(k, dtype=np.int64), np.zeros(1, dtype=np.int64)
+
+
+def test_puct_coefficient_paper_values():
+    def c(n: float) -> float:
+        return float(formulas.puct_coefficient(np.float64(n), 19652, 1.25) / math.sqrt(n))
+
+    assert c(1) == pytest.approx(math.log((1 + 1 + 19652) / 19652) + 1.25)
+    assert c(19652) == pytest.approx(math.log((1 + 2 * 19652) / 19652) + 1.25)
+    assert c(1e6) > c(10)  # grows with visits
+    assert formulas.puct_coefficient(np.float64(0), 19652, 1.25) == 0.0
+
+
+def test_puct_scores_match_the_reference():
     q = np.array([0.5, 0.0, -0.2])
     prior = np.array([0.2, 0.5, 0.3])
     n = np.array([3.0, 0.0, 1.0])
-    s = smath.puct_scores(q, prior, n, 5.0, c_base=19652, c_init=1.25, fpu=-0.1)
-    c = math.log((1 + 5 + 19652) / 19652) + 1.25
-    expected = [0.5 + c * 0.2 * math.sqrt(5) / 4, -0.1 + c * 0.5 * math.sqrt(5) / 1, -0.2 + c * 0.3 * math.sqrt(5) / 2]
-    np.testing.assert_allclose(s, expected)
+    coefficient = formulas.puct_coefficient(np.float64(5.0), 19652, 1.25)
+    s = formulas.puct_scores(q, prior, n, coefficient, np.float64(-0.1))
+    np.testing.assert_allclose(s, ref_puct_scores(q, prior, n, 5.0, 19652, 1.25, -0.1))
+
+
+def test_batched_puct_selection_equals_the_scalar_scores():
+    """The search's selection over many nodes at once picks each node's argmax of the scalar PUCT score."""
+    from selfplay.search.formulas import segments
+    from selfplay.search.selection import child_stats, puct_select
+
+    cfg = SearchConfig(num_simulations=200)
+    states = [ttt(""), ttt("b2"), ttt("a1 b2"), games.make("tictactoe").initial_state().apply_all(["c3"])]
+    res = search(states, uniform_evaluator, cfg, np.random.default_rng(0))
+    arena = res._arena
+    nodes = np.flatnonzero((arena.ecount[: arena.num_nodes] > 0) & (arena.n[: arena.num_nodes] > 1))
+    assert len(nodes) > 20
+    idx, seg, offs = segments(arena.estart[nodes], arena.ecount[nodes])
+    chosen = puct_select(arena, nodes, idx, seg, offs, arena.prior[idx], cfg)
+    n_all, q_all = child_stats(arena, idx, arena.sgn[nodes][seg])
+    for i, node in enumerate(nodes.tolist()):
+        lo, hi = int(offs[i]), int(offs[i]) + int(arena.ecount[node])
+        parent_q = arena.sgn[node] * arena.w0[node] / arena.n[node]
+        scores = ref_puct_scores(q_all[lo:hi], arena.prior[idx[lo:hi]], n_all[lo:hi], arena.n[node],
+                                 cfg.c_base, cfg.c_init, parent_q - cfg.fpu_reduction)
+        assert chosen[i] == idx[lo + int(np.argmax(scores))]
 
 
 def test_dirichlet_alpha_and_noise_mixing():
-    assert smath.dirichlet_alpha(40) == pytest.approx(0.25)
-    assert smath.dirichlet_alpha(40, alpha=0.03) == 0.03
+    assert formulas.dirichlet_alpha(40) == pytest.approx(0.25)
+    assert formulas.dirichlet_alpha(40, alpha=0.03) == 0.03
     rng = np.random.default_rng(0)
-    prior = np.array([0.7, 0.2, 0.1])
-    noise = smath.sample_dirichlet(rng, 0.3, 3)
-    assert noise.sum() == pytest.approx(1.0) and (noise >= 0).all()
-    mixed = smath.mix_noise(prior, noise, 0.25)
-    assert mixed.sum() == pytest.approx(1.0)
+    prior = np.array([0.7, 0.2, 0.1, 0.5, 0.5])
+    seg = np.array([0, 0, 0, 1, 1])
+    offs = np.array([0, 3])
+    noise = formulas.segment_dirichlet(rng, np.array([0.3, 0.3]), seg, offs)
+    np.testing.assert_allclose(np.add.reduceat(noise, offs), [1.0, 1.0])
+    assert (noise >= 0).all()
+    mixed = formulas.mix_noise(prior, noise, 0.25)
+    np.testing.assert_allclose(np.add.reduceat(mixed, offs), [1.0, 1.0])
     np.testing.assert_allclose(mixed, 0.75 * prior + 0.25 * noise)
     # an underflowing draw still gives a distribution
-    tiny = smath.sample_dirichlet(rng, 1e-300, 5)
+    tiny = formulas.segment_dirichlet(rng, np.array([1e-300]), *one_segment(5))
     assert tiny.sum() == pytest.approx(1.0)
 
 
@@ -89,34 +141,37 @@ def test_root_noise_only_on_legal_moves_and_sums_to_one():
 
 def test_visit_policy_temperature():
     v = np.array([1.0, 3.0, 0.0, 3.0])
-    np.testing.assert_array_equal(smath.visit_policy(v, 0), [0, 1, 0, 0])
-    np.testing.assert_allclose(smath.visit_policy(v, 1), v / 7)
-    np.testing.assert_allclose(smath.visit_policy(v, 0.5), v**2 / (v**2).sum())
+    np.testing.assert_array_equal(formulas.visit_policy(v, 0), [0, 1, 0, 0])
+    np.testing.assert_allclose(formulas.visit_policy(v, 1), v / 7)
+    np.testing.assert_allclose(formulas.visit_policy(v, 0.5), v**2 / (v**2).sum())
     rng = np.random.default_rng(0)
-    assert smath.sample_action(v, 0, rng) == 1
-    draws = [smath.sample_action(v, 1, rng) for _ in range(2000)]
+    assert formulas.sample_action(v, 0, rng) == 1
+    draws = [formulas.sample_action(v, 1, rng) for _ in range(2000)]
     assert 2 not in draws
     assert abs(draws.count(0) / 2000 - 1 / 7) < 0.05
 
 
-def test_sigma_transform_and_completed_q():
+def test_sigma_and_completed_q_match_the_reference():
     q = np.array([0.2, 0.8, 0.5])
     n = np.array([1.0, 4.0, 0.0])
-    np.testing.assert_allclose(smath.sigma_transform(q, n, 50, 1.0), 54 * q)
-    np.testing.assert_allclose(smath.sigma_transform(q, n, 50, 0.1), 5.4 * q)
-    np.testing.assert_allclose(smath.completed_q(q, n, -0.3), [0.2, 0.8, -0.3])
+    seg, offs = one_segment(3)
+    np.testing.assert_allclose(formulas.sigma(q, n, seg, offs, 50, 1.0), 54 * q)
+    np.testing.assert_allclose(formulas.sigma(q, n, seg, offs, 50, 0.1), 5.4 * q)
     prior = np.array([0.5, 0.25, 0.25])
-    vmix = smath.mixed_value(0.1, q, n, prior)
+    completed, sum_n = formulas.completed_q(q, n, prior, np.array([0.1]), seg, offs)
     weighted = (0.5 * 0.2 + 0.25 * 0.8) / 0.75
-    assert vmix == pytest.approx((0.1 + 5 * weighted) / 6)
-    assert smath.mixed_value(0.1, q, np.zeros(3), prior) == 0.1
-    np.testing.assert_allclose(smath.normalize_q(np.array([-1.0, 0.0, 1.0])), [0, 0.5, 1])
-    np.testing.assert_allclose(smath.normalize_q(np.array([0.2, 0.4]), rescale=True), [0, 1])
+    np.testing.assert_allclose(completed, [0.2, 0.8, (0.1 + 5 * weighted) / 6])
+    assert sum_n.tolist() == [5.0]
+    unvisited, _ = formulas.completed_q(q, np.zeros(3), prior, np.array([0.1]), seg, offs)
+    np.testing.assert_allclose(unvisited, [0.1, 0.1, 0.1])  # v_mix is the network value alone
+    np.testing.assert_allclose(formulas.normalized_q(np.array([-1.0, 0.0, 1.0]), seg, offs, rescale=False),
+                               [0, 0.5, 1])
+    np.testing.assert_allclose(formulas.normalized_q(np.array([0.2, 0.4]), *one_segment(2), rescale=True), [0, 1])
 
 
 @pytest.mark.parametrize("m,n", [(16, 64), (16, 200), (4, 10), (2, 2), (1, 5), (7, 50), (16, 8)])
 def test_sequential_halving_schedule_uses_budget(m, n):
-    seq = smath.sequential_halving_schedule(m, n)
+    seq = formulas.sequential_halving_schedule(m, n)
     assert len(seq) == n
     # replay it: each entry is a visit count some action must have
     visits = [0] * m
@@ -132,17 +187,18 @@ def test_segment_helpers_match_per_node():
     rng = np.random.default_rng(0)
     counts = np.array([3, 1, 5])
     starts = np.array([10, 0, 4])
-    idx, seg, offs = smath.segments(starts, counts)
+    idx, seg, offs = formulas.segments(starts, counts)
     np.testing.assert_array_equal(idx, [10, 11, 12, 0, 4, 5, 6, 7, 8])
     vals = rng.normal(size=len(idx))
-    pos = smath.segment_argmax(vals, seg, offs)
+    pos = formulas.segment_argmax(vals, seg, offs)
     for i in range(3):
         lo = offs[i]
         assert pos[i] == lo + np.argmax(vals[lo : lo + counts[i]])
-    sm = smath.segment_softmax(vals, seg, offs)
+    sm = formulas.segment_softmax(vals, seg, offs)
     for i in range(3):
         lo = offs[i]
-        np.testing.assert_allclose(sm[lo : lo + counts[i]], smath.softmax(vals[lo : lo + counts[i]]))
+        part = vals[lo : lo + counts[i]]
+        np.testing.assert_allclose(sm[lo : lo + counts[i]], np.exp(part) / np.exp(part).sum())
 
 
 def test_config_validation_names_field():
@@ -361,7 +417,7 @@ def test_temperature_schedule():
 
 def test_rollout_evaluator_finds_win():
     state = ttt("a3 b2 b3")  # O must block at c3
-    ev = rollout_evaluator(TTT, np.random.default_rng(0), rollouts=2)
+    ev = RolloutEvaluator(TTT, np.random.default_rng(0), rollouts=2)
     out = search([state], ev, SearchConfig(num_simulations=100), np.random.default_rng(0))[0]
     assert out.action == 2
 
@@ -447,9 +503,8 @@ def test_gumbel_bandit_improves_policy_and_picks_best_arm():
     out = search([game.initial_state()], _biased(logits), cfg, np.random.default_rng(0))[0]
     assert out.action == 2
     q = np.nan_to_num(out.q_values.astype(np.float64))
-    expected = smath.gumbel_improved_policy(
-        np.asarray(logits, np.float64), q, out.visit_counts.astype(np.float64), 0.0, c_visit=50, c_scale=1.0
-    )
+    expected = ref_improved_policy(np.asarray(logits, np.float64), q, out.visit_counts.astype(np.float64), 0.0,
+                                   c_visit=50, c_scale=1.0)
     np.testing.assert_allclose(out.policy_target, expected, atol=1e-6)
 
 
@@ -519,3 +574,23 @@ def test_batched_subtrees_match_single_and_keep_invariants():
     res2 = search(trees, uniform_evaluator, SearchConfig(num_simulations=40), np.random.default_rng(0))
     for i in range(3):
         _check_tree(res2.subtree(i))
+
+
+@pytest.mark.parametrize("algorithm", ["puct", "gumbel"])
+def test_should_stop_ends_the_search_after_the_step_that_asks(algorithm):
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) >= 7
+
+    cfg = SearchConfig(num_simulations=100_000, algorithm=algorithm)  # bounded by should_stop
+    res = search([ttt(""), ttt("b2")], uniform_evaluator, cfg, np.random.default_rng(0), should_stop=stop)
+    assert res.num_simulations == 2 * 7
+    for out in res.outputs:
+        assert out.visit_counts.sum() == 7
+        assert out.policy_target.sum() == pytest.approx(1.0, abs=1e-6)
+        assert out.legal_mask[out.action]
+    never = search([ttt("")], uniform_evaluator, SearchConfig(num_simulations=5), np.random.default_rng(0),
+                   should_stop=lambda: True)
+    assert never.num_simulations == 1  # at least one simulation

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import games
-from selfplay.search import SearchConfig, uniform_evaluator
+from selfplay.evaluators import uniform_evaluator
+from selfplay.search import SearchConfig
 from selfplay.trajectory import decode, encode, training_arrays
 from selfplay.worker import Worker, WorkerConfig
 

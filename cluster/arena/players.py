@@ -119,11 +119,11 @@ class RolloutMctsPlayer(_BasePlayer):
         self._game: Game | None = None
 
     def new_game(self, game: Game, initial_state: State) -> None:
-        from selfplay import rollout_evaluator
+        from selfplay import RolloutEvaluator
 
         if self._game != game:
             self._game = game
-            self._evaluator = rollout_evaluator(game, self._rng)
+            self._evaluator = RolloutEvaluator(game, self._rng)
 
     def choose(self, state: State) -> int:
         from selfplay import SearchConfig, search

@@ -162,7 +162,7 @@ def run_inference_bench(
     from cluster.runtime.actors import create_replay_actor
     from cluster.runtime.driver import start_local_ray
     from learner import PolicyValueNet
-    from learner.train import resolve_device
+    from learner.device import resolve_device
 
     device = str(resolve_device(settings.device))
     cuda = device.startswith("cuda")

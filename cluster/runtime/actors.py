@@ -78,7 +78,7 @@ class SelfPlayRunner:
 
     def __init__(self, config_toml: str, index: int, replay_name: str, inference_name: str | None = None) -> None:
         from learner import PolicyValueNet, TorchEvaluator, set_torch_threads
-        from learner.train import resolve_device
+        from learner.device import resolve_device
         from selfplay import Worker, WorkerConfig
 
         config = parse_config(config_toml)
@@ -245,8 +245,8 @@ class InferenceRunner:
     """
 
     def __init__(self, config_toml: str) -> None:
+        from learner.device import resolve_device
         from learner.inference_server import InferenceServer
-        from learner.train import resolve_device
 
         config = parse_config(config_toml)
         sp = config.selfplay

@@ -1,0 +1,195 @@
+"""Root policies: how the root of each search picks the edge a simulation takes, and what it reports.
+
+* :class:`PuctRoot` (AlphaZero): PUCT over the network prior, with Dirichlet noise
+  mixed in for self-play; the policy target is the visit distribution; the move is
+  sampled from the visits with temperature early in a game, else the most visited.
+* :class:`GumbelRoot` (Gumbel MuZero): Gumbel-Top-k sampling of ``m`` candidates
+  (the noise is the Gumbel draw; zero without noise), Sequential Halving of the
+  budget among them, the move among the most visited by ``g + logits + sigma(q)``;
+  the policy target is the improved policy ``softmax(logits + sigma(completed q))``.
+
+Root noise is drawn afresh at every search, so a reused subtree gets new noise when
+it becomes the root, and the stored network prior is never changed by noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from selfplay.search import formulas
+from selfplay.search.config import SearchConfig
+from selfplay.search.results import SearchOutput
+from selfplay.search.selection import child_stats, completed_sigma, puct_select
+from selfplay.search.tree import Arena
+
+
+class RootPolicy:
+    """The roots of one search call and their edges (``idx``/``seg``/``offs`` as in :mod:`~selfplay.search.selection`).
+
+    Args:
+        arena: the search's arena, roots already expanded.
+        root_ids: int64 ``[B]`` arena ids of the roots.
+        config: the search settings.
+        rng: the search's generator (noise, move sampling).
+        noise: whether root noise is on (self-play).
+        num_simulations: the search's budget.
+    """
+
+    def __init__(
+        self,
+        arena: Arena,
+        root_ids: np.ndarray,
+        config: SearchConfig,
+        rng: np.random.Generator,
+        *,
+        noise: bool,
+        num_simulations: int,
+    ) -> None:
+        self.arena = arena
+        self.root_ids = root_ids
+        self.config = config
+        self.rng = rng
+        self.idx, self.seg, self.offs = formulas.segments(arena.estart[root_ids], arena.ecount[root_ids])
+        self.counts = arena.ecount[root_ids]
+        self.sgn = arena.sgn[root_ids]
+        self.raw_prior = arena.prior[self.idx]  # float64 [E]: the network's, without noise
+        self.search_prior = self.raw_prior  # float64 [E]: what the root's selection uses
+        self._prepare(noise=noise, num_simulations=num_simulations)
+
+    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
+        """Draw the root noise and set up what :meth:`select` needs (before any simulation)."""
+
+    def select(self, sim: int) -> np.ndarray:
+        """The root edge of each game for simulation ``sim`` (int64 ``[B]``)."""
+        raise NotImplementedError
+
+    def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
+        """``(the edge offset within its root of each root's move, the policy target per edge [E])``."""
+        raise NotImplementedError
+
+    def outputs(self, num_actions: int, move_numbers: Sequence[int] | None) -> tuple[SearchOutput, ...]:
+        """One :class:`SearchOutput` per root, arrays over the full action space."""
+        arena = self.arena
+        choices, targets = self.choose(move_numbers)
+        n_all, q_all = child_stats(arena, self.idx, self.sgn[self.seg])
+        out = []
+        for b, choice in enumerate(choices):
+            lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])
+            acts = arena.action[self.idx[lo:hi]]
+            n, q = n_all[lo:hi], q_all[lo:hi]
+            visits = np.zeros(num_actions, dtype=np.int64)
+            visits[acts] = n.astype(np.int64)
+            target = np.zeros(num_actions, dtype=np.float32)
+            target[acts] = targets[lo:hi]
+            prior = np.zeros(num_actions, dtype=np.float32)
+            prior[acts] = self.raw_prior[lo:hi]
+            search_prior = np.zeros(num_actions, dtype=np.float32)
+            search_prior[acts] = self.search_prior[lo:hi]
+            q_values = np.full(num_actions, np.nan, dtype=np.float32)
+            q_values[acts] = np.where(n > 0, q, np.nan)
+            legal = np.zeros(num_actions, dtype=bool)
+            legal[acts] = True
+            rid = self.root_ids[b]
+            out.append(SearchOutput(
+                action=int(acts[choice]),
+                visit_counts=visits,
+                policy_target=target,
+                root_value=float(self.sgn[b] * arena.w0[rid] / arena.n[rid]),
+                prior=prior,
+                network_value=float(self.sgn[b] * arena.raw0[rid]),
+                search_prior=search_prior,
+                q_values=q_values,
+                legal_mask=legal,
+            ))
+        return tuple(out)
+
+
+class PuctRoot(RootPolicy):
+    """AlphaZero's root: PUCT over the (noised) prior; visit-count targets; temperature moves."""
+
+    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
+        config = self.config
+        if noise and config.dirichlet_fraction > 0:
+            alphas = np.array([
+                formulas.dirichlet_alpha(k, config.dirichlet_alpha, config.dirichlet_alpha_scale)
+                for k in self.counts.tolist()
+            ])
+            noise = formulas.segment_dirichlet(self.rng, alphas, self.seg, self.offs)
+            self.search_prior = formulas.mix_noise(self.raw_prior, noise, config.dirichlet_fraction)
+
+    def select(self, sim: int) -> np.ndarray:
+        return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior, self.config)
+
+    def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
+        config = self.config
+        n_all, q_all = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        targets = n_all / np.add.reduceat(n_all, self.offs)[self.seg]
+        choices = []
+        for b in range(len(self.root_ids)):
+            lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])
+            n, q = n_all[lo:hi], q_all[lo:hi]
+            move = None if move_numbers is None else move_numbers[b]
+            if move is not None and move < config.temperature_moves and config.temperature > 0:
+                choices.append(formulas.sample_action(n, config.temperature, self.rng))
+            else:  # the most visited; ties broken by Q
+                choices.append(int(np.argmax(n + 0.25 * np.where(n > 0, q + 1.0, 0.0))))
+        return choices, targets
+
+
+class GumbelRoot(RootPolicy):
+    """Gumbel MuZero's root: Gumbel-Top-k candidates halved by Sequential Halving; improved-policy targets."""
+
+    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
+        sims = num_simulations
+        edges = len(self.idx)
+        self.logp = self.arena.logp[self.idx]
+        self.gumbel = self.rng.gumbel(size=edges) if noise else np.zeros(edges)
+        self.new_visits = np.zeros(edges)  # visits this search gave each root edge
+        # One Sequential Halving schedule per distinct number of considered actions m (roots share them).
+        ms = np.minimum(self.config.gumbel_num_considered, self.counts)
+        distinct, self.schedule_of_root = np.unique(ms, return_inverse=True)
+        self.schedules = np.array(
+            [formulas.sequential_halving_schedule(int(m), sims) for m in distinct.tolist()], dtype=np.int64
+        ).reshape(len(distinct), sims)  # [groups, sims]
+
+    def _scores(self, sim: int | None) -> np.ndarray:
+        """``g + logits + sigma(completed q)`` per root edge, -inf off the schedule (``sim`` None: the final choice)."""
+        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        sig, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
+        base = self.gumbel + self.logp + sig
+        if sim is None:  # among the most visited (in this search)
+            target = np.maximum.reduceat(self.new_visits, self.offs)[self.seg]
+        else:
+            target = self.schedules[self.schedule_of_root, sim][self.seg]
+        return np.where(self.new_visits == target, base, -np.inf)
+
+    def select(self, sim: int) -> np.ndarray:
+        pos = formulas.segment_argmax(self._scores(sim), self.seg, self.offs)
+        self.new_visits[pos] += 1.0
+        return self.idx[pos]
+
+    def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
+        final = formulas.segment_argmax(self._scores(None), self.seg, self.offs)
+        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        sig, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
+        improved = formulas.segment_softmax(self.logp + sig, self.seg, self.offs)
+        return (final - self.offs).tolist(), improved
+
+
+def root_policy(
+    arena: Arena,
+    root_ids: np.ndarray,
+    config: SearchConfig,
+    rng: np.random.Generator,
+    *,
+    noise: bool,
+    num_simulations: int,
+) -> RootPolicy:
+    """The configured algorithm's root policy."""
+    cls = GumbelRoot if config.algorithm == "gumbel" else PuctRoot
+    return cls(arena, root_ids, config, rng, noise=noise, num_simulations=num_simulations)
+
+
+__all__ = ["GumbelRoot", "PuctRoot", "RootPolicy", "root_policy"]
