@@ -37,16 +37,22 @@ def _fraction(x: float) -> bool:
     return 0.0 <= x <= 1.0
 
 
-def test_structure(result: dict) -> None:
+def test_verdicts_follow_the_measurements(result: dict) -> None:
     assert result["benchmark"] == "cluster"
     assert {"cpu", "cores", "python", "date"} <= set(result["machine"])
     assert result["ray"]["cpus"] == 2 and result["ray"]["started_here"] is False  # used the existing Ray
-    assert result["targets"] == {"ray_overhead_max": 0.05, "weights_broadcast_max": 0.01,
-                                 "scaling_efficiency_min": 0.8}
     assert result["settings"]["network"].startswith("1x8")
-    assert set(result["meets_targets"]) >= {"ray_overhead", "weights_broadcast_normal", "ingest_lossless",
-                                            "scaling_efficiency"}
-    assert "ray overhead" in render(result)
+    # Each verdict is its measurement held against its target, not a fixed answer.
+    o, t, ok = result["overhead"], result["targets"], result["meets_targets"]
+    assert ok["ray_overhead"] == (o["ray_overhead"] < t["ray_overhead_max"])
+    assert ok["weights_broadcast_normal"] == (o["weights_broadcast_normal"] < t["weights_broadcast_max"])
+    assert ok["weights_broadcast_worst"] == (o["weights_broadcast_worst"] < t["weights_broadcast_max"])
+    assert ok["ingest_lossless"] == (result["ingest"]["reloaded_games"] == result["ingest"]["accepted"]
+                                     == result["ingest"]["sent"])
+    efficiency = result["scaling"]["min_efficiency"]
+    assert ok["scaling_efficiency"] == (efficiency is not None and efficiency >= t["scaling_efficiency_min"])
+    text = render(result)
+    assert f"{100 * o['ray_overhead']:6.2f} %" in text and ("ok" in text or "MISSED" in text)
 
 
 def test_overhead_fractions(result: dict) -> None:

@@ -14,6 +14,8 @@ from cluster.config.run import resolve
 from cluster.runtime.driver import Trainer
 from cluster.runtime.rundir import prepare_run_dir
 
+pytestmark = pytest.mark.slow
+
 # Smaller still (several simulated nodes share two cores), and actors follow the cluster.
 MULTINODE = [
     "network.channels=8",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -86,6 +88,7 @@ def test_network_config_validation_and_defaults() -> None:
         NetworkConfig.from_dict({"blocks": 1, "width": 3})
 
 
+@pytest.mark.slow
 def test_network_overfits_fixed_batch() -> None:
     obs, masks = _random_positions(TTT, 32, seed=1)
     rng = np.random.default_rng(1)
@@ -122,6 +125,7 @@ def _solve_tictactoe() -> dict:
     return memo
 
 
+@pytest.mark.slow
 def test_learns_exact_tictactoe_minimax_values() -> None:
     memo = _solve_tictactoe()
     assert len(memo) == 5478  # all reachable tic-tac-toe positions
@@ -185,10 +189,15 @@ def test_torch_evaluator_contract() -> None:
     assert empty_logits.shape == (0, 9) and empty_values.shape == (0,)
 
 
-def test_network_throughput_positive() -> None:
+def test_network_throughput_counts_the_batches_it_times() -> None:
     net = PolicyValueNet(TTT, SMALL)
+    calls = []
+    net.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
     threads = torch.get_num_threads()
-    rate = network_throughput(net, 16, num_threads=1, min_seconds=0.05, max_batches=20)
-    assert rate > 0
+    start = time.perf_counter()
+    rate = network_throughput(net, 16, num_threads=1, min_seconds=60.0, max_batches=20, warmup_batches=3)
+    elapsed = time.perf_counter() - start
+    assert calls == [16] * 23  # 3 untimed warm-up batches, then the 20 timed ones
+    assert rate >= 20 * 16 / elapsed  # the timed part is inside the whole call
     assert torch.get_num_threads() == threads
     assert net.training  # mode restored
