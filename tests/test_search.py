@@ -106,8 +106,10 @@ def test_batched_puct_selection_equals_the_scalar_scores():
     for i, node in enumerate(nodes.tolist()):
         lo, hi = int(offs[i]), int(offs[i]) + int(arena.ecount[node])
         parent_q = arena.sgn[node] * arena.w0[node] / arena.n[node]
-        scores = ref_puct_scores(q_all[lo:hi], arena.prior[idx[lo:hi]], n_all[lo:hi], arena.n[node],
-                                 cfg.c_base, cfg.c_init, parent_q - cfg.fpu_reduction)
+        prior, visits = arena.prior[idx[lo:hi]], n_all[lo:hi]
+        visited_mass = prior[visits > 0].sum()  # KataGo's first play urgency
+        scores = ref_puct_scores(q_all[lo:hi], prior, visits, arena.n[node], cfg.c_base, cfg.c_init,
+                                 parent_q - cfg.fpu_reduction * math.sqrt(visited_mass))
         assert chosen[i] == idx[lo + int(np.argmax(scores))]
 
 
@@ -594,3 +596,34 @@ def test_should_stop_ends_the_search_after_the_step_that_asks(algorithm):
     never = search([ttt("")], uniform_evaluator, SearchConfig(num_simulations=5), np.random.default_rng(0),
                    should_stop=lambda: True)
     assert never.num_simulations == 1  # at least one simulation
+
+
+def _win_in_one() -> State:
+    """Connect Four, X to move: column 1 wins at once; anything but 1 or 2 lets O win in column 2."""
+    return games.make("connect4").initial_state().apply_all("1 2 1 2 1 2".split())
+
+
+def test_root_noise_does_not_push_the_policy_target_onto_losing_moves():
+    """No first-play-urgency reduction at a noisy root (Leela Zero, KataGo): noised moves are explored,
+    not scored below the rest and then kept at their noise-inflated share."""
+    state, losing = _win_in_one(), [2, 3, 4, 5, 6]
+
+    def losing_mass(noise: bool) -> float:
+        masses = []
+        for seed in range(20):
+            out = search([state], uniform_evaluator, SearchConfig(num_simulations=48), np.random.default_rng(seed),
+                         add_noise=noise)[0]
+            masses.append(float(out.policy_target[losing].sum()))
+        return float(np.mean(masses))
+
+    assert losing_mass(True) <= losing_mass(False) + 0.02
+
+
+def test_gumbel_reports_the_value_of_its_improved_policy():
+    """Sequential Halving spreads visits over weak candidates; the reported value must not average them in."""
+    state = _win_in_one()
+    gumbel = search([state], uniform_evaluator, SearchConfig(num_simulations=48, algorithm="gumbel"),
+                    np.random.default_rng(0))[0]
+    assert gumbel.action == 0 and gumbel.root_value > 0.95  # the true value is +1
+    assert np.isclose(gumbel.root_value, float(np.nansum(gumbel.policy_target * np.nan_to_num(gumbel.q_values))),
+                      atol=0.05)

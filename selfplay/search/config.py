@@ -31,6 +31,11 @@ class SearchConfig:
             mover's view, as Leela Zero/KataGo do), so unexplored moves are assumed
             slightly worse than the position's average. Ignored if ``fpu_absolute``
             is set.
+        fpu_visited_mass: scale the reduction by the square root of the prior mass of the
+            children already visited (KataGo): a node whose policy is barely explored
+            reduces little.
+        fpu_noisy_root_reduction: the reduction at a root with noise (self-play); 0 as in
+            Leela Zero and KataGo, so that noised moves are explored.
         fpu_absolute: if not None, unvisited children get exactly this Q. The
             AlphaZero pseudocode is ``-1.0`` (an unvisited child counts as a loss);
             ``0.0`` is a neutral "draw" value.
@@ -60,6 +65,8 @@ class SearchConfig:
     c_base: float = 19652.0
     c_init: float = 1.25
     fpu_reduction: float = 0.25
+    fpu_visited_mass: bool = True
+    fpu_noisy_root_reduction: float = 0.0
     fpu_absolute: float | None = None
     add_noise: bool = False
     dirichlet_alpha: float | None = None
@@ -98,6 +105,10 @@ class SearchConfig:
             bad("c_init", "must be a finite number >= 0")
         if not is_real("fpu_reduction"):
             bad("fpu_reduction", "must be a finite number")
+        if not isinstance(self.fpu_visited_mass, (bool, np.bool_)):
+            bad("fpu_visited_mass", "must be a bool")
+        if not is_real("fpu_noisy_root_reduction"):
+            bad("fpu_noisy_root_reduction", "must be a finite number")
         if self.fpu_absolute is not None and (not is_real("fpu_absolute") or not -1 <= self.fpu_absolute <= 1):
             bad("fpu_absolute", "must be None or a number in [-1, 1]")
         if not isinstance(self.add_noise, (bool, np.bool_)):

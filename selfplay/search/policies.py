@@ -69,10 +69,16 @@ class RootPolicy:
         """``(the edge offset within its root of each root's move, the policy target per edge [E])``."""
         raise NotImplementedError
 
+    def values(self) -> np.ndarray:
+        """The searched value of each root, mover's view (``[B]``): the mean over its simulations."""
+        rid = self.root_ids
+        return self.sgn * self.arena.w0[rid] / self.arena.n[rid]
+
     def outputs(self, num_actions: int, move_numbers: Sequence[int] | None) -> tuple[SearchOutput, ...]:
         """One :class:`SearchOutput` per root, arrays over the full action space."""
         arena = self.arena
         choices, targets = self.choose(move_numbers)
+        root_values = self.values()
         n_all, q_all = child_stats(arena, self.idx, self.sgn[self.seg])
         out = []
         for b, choice in enumerate(choices):
@@ -96,7 +102,7 @@ class RootPolicy:
                 action=int(acts[choice]),
                 visit_counts=visits,
                 policy_target=target,
-                root_value=float(self.sgn[b] * arena.w0[rid] / arena.n[rid]),
+                root_value=float(root_values[b]),
                 prior=prior,
                 network_value=float(self.sgn[b] * arena.raw0[rid]),
                 search_prior=search_prior,
@@ -111,6 +117,9 @@ class PuctRoot(RootPolicy):
 
     def _prepare(self, *, noise: bool, num_simulations: int) -> None:
         config = self.config
+        # Leela Zero and KataGo: no first-play-urgency reduction at a noisy root, so that the
+        # moves the noise picks out are explored instead of being scored below the rest.
+        self.fpu_reduction = config.fpu_noisy_root_reduction if noise else config.fpu_reduction
         if noise and config.dirichlet_fraction > 0:
             alphas = np.array([
                 formulas.dirichlet_alpha(k, config.dirichlet_alpha, config.dirichlet_alpha_scale)
@@ -120,7 +129,8 @@ class PuctRoot(RootPolicy):
             self.search_prior = formulas.mix_noise(self.raw_prior, noise, config.dirichlet_fraction)
 
     def select(self, sim: int) -> np.ndarray:
-        return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior, self.config)
+        return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior, self.config,
+                           fpu_reduction=self.fpu_reduction)
 
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
         config = self.config
@@ -157,7 +167,7 @@ class GumbelRoot(RootPolicy):
     def _scores(self, sim: int | None) -> np.ndarray:
         """``g + logits + sigma(completed q)`` per root edge, -inf off the schedule (``sim`` None: the final choice)."""
         n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
-        sig, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
+        sig, _, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
         base = self.gumbel + self.logp + sig
         if sim is None:  # among the most visited (in this search)
             target = np.maximum.reduceat(self.new_visits, self.offs)[self.seg]
@@ -170,12 +180,27 @@ class GumbelRoot(RootPolicy):
         self.new_visits[pos] += 1.0
         return self.idx[pos]
 
+    def _improved(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(improved policy, completed q)`` per root edge."""
+        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        sig, completed, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs,
+                                            self.config)
+        return formulas.segment_softmax(self.logp + sig, self.seg, self.offs), completed
+
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
         final = formulas.segment_argmax(self._scores(None), self.seg, self.offs)
-        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
-        sig, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
-        improved = formulas.segment_softmax(self.logp + sig, self.seg, self.offs)
+        improved, _ = self._improved()
         return (final - self.offs).tolist(), improved
+
+    def values(self) -> np.ndarray:
+        """The value of the improved policy over the completed Q-values, per root.
+
+        Sequential Halving forces equal visits onto weak candidates, so the mean over all
+        simulations underrates a position with one good move; the improved policy weighs
+        each move by how good the search found it.
+        """
+        improved, completed = self._improved()
+        return np.add.reduceat(improved * completed, self.offs)
 
 
 def root_policy(

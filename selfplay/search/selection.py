@@ -36,13 +36,25 @@ def puct_select(
     offs: np.ndarray,
     prior: np.ndarray,
     config: SearchConfig,
+    *,
+    fpu_reduction: float | None = None,
 ) -> np.ndarray:
-    """The edge of highest PUCT score under each node (``prior`` per edge; first play urgency from ``config``)."""
+    """The edge of highest PUCT score under each node (``prior`` per edge).
+
+    First play urgency: an unvisited child counts as the parent's mean value minus
+    ``fpu_reduction`` (default ``config.fpu_reduction``), scaled by the square root of
+    the prior mass of the children already visited (KataGo's rule, when
+    ``config.fpu_visited_mass``): the more of the policy has been explored, the less an
+    unexplored move is expected to be worth. ``config.fpu_absolute`` overrides all of it.
+    """
     sgn = arena.sgn[nodes]
     n, q = child_stats(arena, idx, sgn[seg])
     parent_n = arena.n[nodes]
     if config.fpu_absolute is None:
-        fpu = sgn * arena.w0[nodes] / parent_n - config.fpu_reduction
+        reduction = config.fpu_reduction if fpu_reduction is None else fpu_reduction
+        if config.fpu_visited_mass and reduction:
+            reduction = reduction * np.sqrt(np.add.reduceat(np.where(n > 0, prior, 0.0), offs))
+        fpu = sgn * arena.w0[nodes] / parent_n - reduction
     else:
         fpu = np.full(len(nodes), float(config.fpu_absolute))
     coefficient = formulas.puct_coefficient(parent_n, config.c_base, config.c_init)
@@ -59,12 +71,12 @@ def completed_sigma(
     seg: np.ndarray,
     offs: np.ndarray,
     config: SearchConfig,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``sigma(completed Q)`` per edge (Gumbel MuZero), and the children's visit sum per node."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sigma(completed Q), completed Q)`` per edge (Gumbel MuZero), and the children's visit sum per node."""
     raw = arena.sgn[nodes] * arena.raw0[nodes]
     cq, sum_n = formulas.completed_q(q, n, prior, raw, seg, offs)
     normalized = formulas.normalized_q(cq, seg, offs, rescale=config.gumbel_rescale_values)
-    return formulas.sigma(normalized, n, seg, offs, config.gumbel_c_visit, config.gumbel_c_scale), sum_n
+    return formulas.sigma(normalized, n, seg, offs, config.gumbel_c_visit, config.gumbel_c_scale), cq, sum_n
 
 
 def gumbel_interior_select(
@@ -73,7 +85,7 @@ def gumbel_interior_select(
     """Gumbel MuZero's deterministic selection: the child whose visit share most lags the improved policy."""
     sgn = arena.sgn[nodes]
     n, q = child_stats(arena, idx, sgn[seg])
-    sig, sum_n = completed_sigma(arena, nodes, n, q, arena.prior[idx], seg, offs, config)
+    sig, _, sum_n = completed_sigma(arena, nodes, n, q, arena.prior[idx], seg, offs, config)
     pi = formulas.segment_softmax(arena.logp[idx] + sig, seg, offs)
     score = pi - n / (1.0 + sum_n[seg])
     return idx[formulas.segment_argmax(score, seg, offs)]
