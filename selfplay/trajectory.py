@@ -10,11 +10,18 @@ Wire format (``encode``/``decode``): one msgpack map with exactly the keys
 * ``"weights_version"``: int in ``[0, MAX_WEIGHTS_VERSION]`` (``2**62``);
 * ``"actions"``: array int64 ``[T]`` with ``T <= game.max_game_length``;
 * ``"policy_lengths"``: array int64 ``[T]``, the number of legal moves at each ply,
-  each in ``[1, game.num_actions]``;
+  each in ``[1, game.num_actions]``, or 0 for a ply whose search recorded no policy
+  target (a cheap search of playout cap randomization; version 2);
 * ``"policies"``: array float32 ``[sum(policy_lengths)]``, the policies concatenated;
 * ``"root_values"``: array float32 ``[T]``, finite, in [-1, 1];
 * ``"returns"``: list of two finite numbers in [-1, 1], one per player;
-* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: 0, 1 or None.
+* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: 0, 1 or None;
+* version 2 only: ``"resign_threshold"``: the resignation threshold self-play used for
+  this game (a number in [-1, 1]) or None (resignation off); ``"playthrough"``: bool,
+  True for a game whose resignation was switched off to measure false resignations
+  (it is played to the end, whatever the threshold says).
+
+Version 1 records (no cheap plies, no resignation fields) still decode.
 
 An array is a map ``{"dtype": "<i8" | "<f4", "shape": [..], "data": bytes}`` with
 little-endian raw data whose length must match the shape.
@@ -42,7 +49,8 @@ from games.base import Game, State
 from games.errors import ZeroplayError
 
 FORMAT_NAME = "zeroplay.trajectory"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # The largest weights version a record may carry: int64 with headroom, so that
 # differences of versions (the policy lag) never overflow int64 either.
@@ -75,6 +83,7 @@ _KEYS = frozenset(
         "resigned_by",
     }
 )
+_KEYS_V2 = _KEYS | {"resign_threshold", "playthrough"}
 
 
 class TrajectoryError(ZeroplayError, ValueError):
@@ -92,11 +101,15 @@ class Trajectory:
         actions: int64 ``[T]``, the moves in order.
         policies: ``T`` float32 arrays; entry ``t`` is the search policy at ply ``t``
             over that position's LEGAL actions in increasing action order (so its
-            length is the number of legal moves there); sums to 1.
+            length is the number of legal moves there; it sums to 1), or an empty array
+            when ply ``t``'s search recorded no policy target (a cheap search).
         root_values: float32 ``[T]``, the search's root value, mover's view.
         returns: the outcome per player (zero-sum, in [-1, 1]).
         termination: ``"terminal"`` (the rules ended the game) or ``"resigned"``.
         resigned_by: the player who resigned (the player to move at the end), else None.
+        resign_threshold: the resignation threshold in effect for this game (None: off).
+        playthrough: resignation was off for this game so that its false resignations
+            can be counted (:mod:`selfplay.resignation`).
     """
 
     game_spec: dict
@@ -107,6 +120,8 @@ class Trajectory:
     returns: tuple  # [num_players] float
     termination: str = "terminal"
     resigned_by: int | None = None
+    resign_threshold: float | None = None
+    playthrough: bool = False
 
     @property
     def num_moves(self) -> int:
@@ -141,6 +156,8 @@ def encode(trajectory: Trajectory) -> bytes:
         "returns": [float(r) for r in trajectory.returns],
         "termination": str(trajectory.termination),
         "resigned_by": None if trajectory.resigned_by is None else int(trajectory.resigned_by),
+        "resign_threshold": None if trajectory.resign_threshold is None else float(trajectory.resign_threshold),
+        "playthrough": bool(trajectory.playthrough),
     }
     return msgpack.packb(message, use_bin_type=True)
 
@@ -286,13 +303,17 @@ def parse(
         message = _unpackb(bytes(data), max_bytes)
         if not isinstance(message, dict):
             raise TrajectoryError("the record is not a map")
-        if set(message) != _KEYS:
-            missing, extra = sorted(_KEYS - set(message)), sorted(map(str, set(message) - _KEYS))
+        version = message.get("version")
+        if not _is_int(version) or version not in READABLE_VERSIONS:
+            raise TrajectoryError(f"unsupported format version {version!r} (this code reads {READABLE_VERSIONS})")
+        keys = _KEYS_V2 if version == 2 else _KEYS
+        if set(message) != keys:
+            missing, extra = sorted(keys - set(message)), sorted(map(str, set(message) - keys))
             raise TrajectoryError(f"wrong keys: missing {missing}, unexpected {extra}")
         if message["format"] != FORMAT_NAME:
             raise TrajectoryError(f"format {message['format']!r} is not {FORMAT_NAME!r}")
-        if not _is_int(message["version"]) or message["version"] != FORMAT_VERSION:
-            raise TrajectoryError(f"unsupported format version {message['version']!r}")
+        threshold, playthrough = message.get("resign_threshold"), message.get("playthrough", False)
+        _check_resignation(threshold, playthrough)
         spec = _check_spec(message["game"])
         returns = message["returns"]
         if not isinstance(returns, list) or not all(_is_number(r) for r in returns):
@@ -312,8 +333,11 @@ def parse(
             raise TrajectoryError(
                 f"lengths differ: {t} actions, {len(lengths)} policy lengths, {len(root_values)} root values"
             )
-        if (lengths < 1).any() or (lengths > game.num_actions).any():
-            raise TrajectoryError(f"policy_lengths must lie in 1..{game.num_actions} (the legal moves of a ply)")
+        least = 0 if version >= 2 else 1  # 0: no policy target at that ply (version 2)
+        if (lengths < least).any() or (lengths > game.num_actions).any():
+            raise TrajectoryError(
+                f"policy_lengths must lie in {least}..{game.num_actions} (the legal moves of a ply)"
+            )
         # Bounded by T * num_actions now: the sum cannot overflow int64.
         flat = _unpack_array(message, "policies", "<f4", t * game.num_actions)
         if int(lengths.sum()) != len(flat):
@@ -329,6 +353,8 @@ def parse(
             returns=tuple(float(r) for r in returns),
             termination=message["termination"],
             resigned_by=message["resigned_by"],
+            resign_threshold=None if threshold is None else float(threshold),
+            playthrough=bool(playthrough),
         )
         return trajectory, game
     except TrajectoryError:
@@ -352,6 +378,14 @@ def _check_scalars(weights_version: Any, returns: Any, termination: Any, resigne
         raise TrajectoryError(f"termination {termination!r} not one of {TERMINATIONS}")
     if resigned_by is not None and (not _is_int(resigned_by) or resigned_by not in (0, 1)):
         raise TrajectoryError(f"resigned_by must be 0, 1 or None (got {resigned_by!r})")
+
+
+def _check_resignation(threshold: Any, playthrough: Any) -> None:
+    if threshold is not None and (not _is_number(threshold) or not math.isfinite(threshold)
+                                  or not -1.0 <= threshold <= 1.0):
+        raise TrajectoryError(f"resign_threshold must be None or a number in [-1, 1] (got {threshold!r})")
+    if not isinstance(playthrough, bool):
+        raise TrajectoryError(f"playthrough must be a bool (got {playthrough!r})")
 
 
 def decode_training(
@@ -396,6 +430,7 @@ def validate(
     """
     try:
         _check_scalars(trajectory.weights_version, trajectory.returns, trajectory.termination, trajectory.resigned_by)
+        _check_resignation(trajectory.resign_threshold, trajectory.playthrough)
         if game is None:
             game = _game_of(trajectory.game_spec)
         actions = np.asarray(trajectory.actions)
@@ -414,13 +449,14 @@ def validate(
             policy = np.asarray(policy)
             if policy.ndim != 1 or not np.isfinite(policy).all():
                 raise TrajectoryError(f"ply {i}: policy is not a finite vector")
-            if (policy < 0).any() or abs(float(policy.sum(dtype=np.float64)) - 1.0) > _PROB_TOLERANCE:
+            recorded = len(policy) > 0  # empty: no policy target at this ply (a cheap search)
+            if recorded and ((policy < 0).any() or abs(float(policy.sum(dtype=np.float64)) - 1.0) > _PROB_TOLERANCE):
                 raise TrajectoryError(f"ply {i}: policy is not a probability distribution")
             if state.is_terminal():
                 raise TrajectoryError(f"ply {i}: move {action} played after the game ended")
             mask = state.legal_mask()
             num_legal = int(np.count_nonzero(mask))
-            if len(policy) != num_legal:
+            if recorded and len(policy) != num_legal:
                 raise TrajectoryError(f"ply {i}: policy has {len(policy)} entries for {num_legal} legal moves")
             if visit is not None:
                 visit(i, state, mask)
@@ -505,7 +541,8 @@ class _Examples:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         targets = np.zeros(self.legal_masks.shape, dtype=np.float32)
         for ply, policy in enumerate(trajectory.policies):
-            targets[ply, self.legal_masks[ply]] = policy
+            if len(policy):  # a ply without a policy target keeps a row of zeros (no policy loss)
+                targets[ply, self.legal_masks[ply]] = policy
         values = np.asarray(trajectory.returns, dtype=np.float32)[self.movers]
         if q_weight:
             values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)

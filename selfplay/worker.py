@@ -23,6 +23,7 @@ import numpy as np
 
 from games.base import Game, State
 from selfplay.evaluators import Evaluator, PositionEvaluator
+from selfplay.resignation import ResignationSettings
 from selfplay.search import SearchConfig, Tree, search
 from selfplay.trajectory import Trajectory
 
@@ -37,17 +38,28 @@ class WorkerConfig:
             opening exploration (moves ``0 .. temperature_moves - 1`` sampled from the
             visit counts, then the most visited move), ``algorithm="gumbel"`` switches
             to Gumbel search (moves sampled through the root Gumbel noise).
-        add_noise: root noise in self-play (on; Dirichlet for PUCT, Gumbel for Gumbel).
+        add_noise: root noise in self-play's full searches (on; Dirichlet for PUCT,
+            Gumbel for Gumbel). Cheap searches get none.
         tree_reuse: keep the chosen child's subtree between moves.
+        full_search_share: playout cap randomization (KataGo): the share of moves that
+            get a full search of ``search.num_simulations`` and record a policy target;
+            the others get a cheap search of ``cheap_simulations`` without noise, are
+            played, and train only the value. 1.0 (the default): every search is full.
+        cheap_simulations: the cheap searches' budget (default: a quarter of the full one).
+        resignation: how games are resigned (:mod:`selfplay.resignation`); the threshold
+            itself comes from outside (:meth:`Worker.set_resign_threshold`), chosen from
+            the false resignations of the playthrough games.
 
-    Resignation is not implemented (games are played to the end; the rules of
-    every game end it). The move limit, if any, is the game's own.
+    The move limit, if any, is the game's own.
     """
 
     num_games: int = 64
     search: SearchConfig = SearchConfig(num_simulations=64, temperature_moves=8)
     add_noise: bool = True
     tree_reuse: bool = True
+    full_search_share: float = 1.0
+    cheap_simulations: int | None = None
+    resignation: ResignationSettings = ResignationSettings()
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_games, int) or isinstance(self.num_games, bool) or self.num_games < 1:
@@ -58,6 +70,23 @@ class WorkerConfig:
             raise ValueError(f"WorkerConfig.add_noise must be a bool (got {self.add_noise!r})")
         if not isinstance(self.tree_reuse, bool):
             raise ValueError(f"WorkerConfig.tree_reuse must be a bool (got {self.tree_reuse!r})")
+        share = self.full_search_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share <= 1.0:
+            raise ValueError(f"WorkerConfig.full_search_share must be in (0, 1] (got {share!r})")
+        cheap = self.cheap_simulations
+        if cheap is not None and (isinstance(cheap, bool) or not isinstance(cheap, int)
+                                  or not 1 <= cheap <= self.search.num_simulations):
+            raise ValueError(f"WorkerConfig.cheap_simulations must be None or 1..{self.search.num_simulations} "
+                             f"(the full budget), got {cheap!r}")
+        if not isinstance(self.resignation, ResignationSettings):
+            raise ValueError(f"WorkerConfig.resignation must be ResignationSettings (got {self.resignation!r})")
+
+    @property
+    def cheap_budget(self) -> int:
+        """The simulations of a cheap search."""
+        if self.cheap_simulations is not None:
+            return self.cheap_simulations
+        return max(1, self.search.num_simulations // 4)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +98,9 @@ class WorkerStats:
         positions_evaluated: positions sent to the evaluator.
         evaluate_calls: evaluator calls (batches).
         moves: moves played, summed over games.
+        full_searches: moves whose search was full (and recorded a policy target).
         games_finished: trajectories produced.
+        games_resigned: of those, games that ended by a resignation.
         evaluate_seconds: wall time inside the evaluator.
         total_seconds: wall time inside :meth:`Worker.step`.
     """
@@ -78,7 +109,9 @@ class WorkerStats:
     positions_evaluated: int
     evaluate_calls: int
     moves: int
+    full_searches: int
     games_finished: int
+    games_resigned: int
     evaluate_seconds: float
     total_seconds: float
 
@@ -127,6 +160,10 @@ def _timing(evaluate: Evaluator | PositionEvaluator) -> _TimedEvaluator:
     return _TimedPositionEvaluator(evaluate) if isinstance(evaluate, PositionEvaluator) else _TimedEvaluator(evaluate)
 
 
+#: The stored policy of a ply whose cheap search records no policy target.
+_NO_POLICY = np.zeros(0, dtype=np.float32)
+
+
 @dataclasses.dataclass
 class _Game:
     """A game in progress in one slot."""
@@ -137,6 +174,7 @@ class _Game:
     policies: list = dataclasses.field(default_factory=list)
     root_values: list = dataclasses.field(default_factory=list)
     weights_version: int | None = None
+    playthrough: bool = False
 
 
 class Worker:
@@ -167,8 +205,11 @@ class Worker:
         self._games = [self._new_game() for _ in range(config.num_games)]
         self._simulations = 0
         self._moves = 0
+        self._full = 0
         self._finished = 0
+        self._resigned = 0
         self._total_seconds = 0.0
+        self._resign_threshold: float | None = None
 
     # ---- evaluator
     @property
@@ -184,32 +225,65 @@ class Worker:
         for g in self._games:
             g.root = g.state
 
+    # ---- resignation
+    @property
+    def resign_threshold(self) -> float | None:
+        return self._resign_threshold
+
+    def set_resign_threshold(self, threshold: float | None) -> None:
+        """Resign from the next move on when the mover's searched value is below ``threshold`` (None: never).
+
+        Only when ``config.resignation.enabled``; playthrough games never resign.
+        """
+        if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"resign threshold must be None or in [-1, 1], got {threshold!r}")
+        self._resign_threshold = None if threshold is None else float(threshold)
+
     # ---- playing
     def _new_game(self) -> _Game:
         state = self.game.initial_state()
-        return _Game(state=state, root=state)
+        settings = self.config.resignation
+        playthrough = bool(settings.enabled and self.rng.random() < settings.playthrough_share)
+        return _Game(state=state, root=state, playthrough=playthrough)
+
+    def _resigns(self, g: _Game, value: float) -> bool:
+        settings = self.config.resignation
+        threshold = self._resign_threshold
+        return (settings.enabled and threshold is not None and not g.playthrough
+                and len(g.actions) >= settings.min_moves and value < threshold)
 
     def step(self) -> list[Trajectory]:
         """Play one move in every game; returns the games that finished (already replaced)."""
         start = time.perf_counter()
         cfg = self.config
+        if cfg.full_search_share < 1.0:  # playout cap randomization: full or cheap, per game and move
+            full = [bool(self.rng.random() < cfg.full_search_share) for _ in self._games]
+            budgets: list[int] | None = [cfg.search.num_simulations if f else cfg.cheap_budget for f in full]
+        else:
+            full, budgets = [True] * len(self._games), None
         result = search(
             [g.root for g in self._games],
             self._timed,
             cfg.search,
             self.rng,
-            add_noise=cfg.add_noise,
+            add_noise=[cfg.add_noise and f for f in full],
             move_numbers=[len(g.actions) for g in self._games],
+            simulations=budgets,
         )
         finished = []
         continuing = []
-        for i, (g, out) in enumerate(zip(self._games, result.outputs, strict=True)):
-            action = out.action
-            g.actions.append(action)
-            g.policies.append(out.legal_policy.astype(np.float32))
-            g.root_values.append(np.clip(out.root_value, -1.0, 1.0))
+        for i, (g, out, is_full) in enumerate(zip(self._games, result.outputs, full, strict=True)):
             if g.weights_version is None:
                 g.weights_version = self._weights_version
+            value = float(np.clip(out.root_value, -1.0, 1.0))
+            if self._resigns(g, value):
+                finished.append(self._trajectory(g, resigned=True))
+                self._games[i] = self._new_game()
+                continue
+            action = out.action
+            g.actions.append(action)
+            g.policies.append(out.legal_policy.astype(np.float32) if is_full else _NO_POLICY)
+            g.root_values.append(value)
             g.state = g.state.apply(action)
             if g.state.is_terminal():
                 finished.append(self._trajectory(g))
@@ -224,18 +298,29 @@ class Worker:
                     self._games[i].root = tree
         self._simulations += result.num_simulations
         self._moves += len(result.outputs)
+        self._full += sum(full)
         self._finished += len(finished)
+        self._resigned += sum(t.termination == "resigned" for t in finished)
         self._total_seconds += time.perf_counter() - start
         return finished
 
-    def _trajectory(self, g: _Game) -> Trajectory:
+    def _trajectory(self, g: _Game, *, resigned: bool = False) -> Trajectory:
+        if resigned:
+            loser = g.state.to_play
+            returns = tuple(-1.0 if p == loser else 1.0 for p in range(2))
+        else:
+            returns = tuple(float(r) for r in g.state.returns())
         return Trajectory(
             game_spec=self.game.spec(),
             weights_version=int(g.weights_version if g.weights_version is not None else self._weights_version),
             actions=np.array(g.actions, dtype=np.int64),
             policies=tuple(g.policies),
             root_values=np.array(g.root_values, dtype=np.float32),
-            returns=tuple(float(r) for r in g.state.returns()),
+            returns=returns,
+            termination="resigned" if resigned else "terminal",
+            resigned_by=g.state.to_play if resigned else None,
+            resign_threshold=self._resign_threshold if self.config.resignation.enabled else None,
+            playthrough=g.playthrough,
         )
 
     def trajectories(self) -> Iterator[Trajectory]:
@@ -257,7 +342,9 @@ class Worker:
             positions_evaluated=self._timed.positions,
             evaluate_calls=self._timed.calls,
             moves=self._moves,
+            full_searches=self._full,
             games_finished=self._finished,
+            games_resigned=self._resigned,
             evaluate_seconds=self._timed.seconds,
             total_seconds=self._total_seconds,
         )

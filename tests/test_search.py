@@ -627,3 +627,31 @@ def test_gumbel_reports_the_value_of_its_improved_policy():
     assert gumbel.action == 0 and gumbel.root_value > 0.95  # the true value is +1
     assert np.isclose(gumbel.root_value, float(np.nansum(gumbel.policy_target * np.nan_to_num(gumbel.q_values))),
                       atol=0.05)
+
+
+@pytest.mark.parametrize("algorithm", ["puct", "gumbel"])
+def test_per_root_budgets_give_each_root_its_own_search(algorithm):
+    """Playout cap randomization: cheap and full searches share one batch, each as if searched alone."""
+    states = [ttt("b2"), ttt(""), ttt("a1 b2 c3")]
+    budgets = [6, 40, 17]
+    cfg = SearchConfig(num_simulations=64, algorithm=algorithm)
+    batch = search(states, uniform_evaluator, cfg, np.random.default_rng(0), simulations=budgets)
+    assert batch.num_simulations == sum(budgets)
+    for state, budget, out in zip(states, budgets, batch.outputs, strict=True):
+        assert out.visit_counts.sum() == budget
+        alone = search([state], uniform_evaluator, SearchConfig(num_simulations=budget, algorithm=algorithm),
+                       np.random.default_rng(0))[0]
+        np.testing.assert_array_equal(out.visit_counts, alone.visit_counts)
+        np.testing.assert_allclose(out.policy_target, alone.policy_target, atol=1e-6)
+    with pytest.raises(ValueError, match="simulations"):
+        search(states, uniform_evaluator, cfg, np.random.default_rng(0), simulations=[1, 2])
+
+
+def test_noise_per_root_leaves_the_other_roots_alone():
+    state = ttt("b2")
+    cfg = SearchConfig(num_simulations=16)
+    mixed = search([state, state], uniform_evaluator, cfg, np.random.default_rng(5), add_noise=[True, False])
+    assert not np.allclose(mixed[0].search_prior, mixed[0].prior)
+    np.testing.assert_array_equal(mixed[1].search_prior, mixed[1].prior)
+    plain = search([state], uniform_evaluator, cfg, np.random.default_rng(1))[0]
+    np.testing.assert_array_equal(mixed[1].visit_counts, plain.visit_counts)

@@ -358,7 +358,7 @@ def test_more_plies_than_the_game_allows_is_rejected_before_the_replay():
 
 
 def test_policy_lengths_beyond_the_action_space_are_rejected():
-    with pytest.raises(TrajectoryError, match=r"policy_lengths .*1\.\.9"):
+    with pytest.raises(TrajectoryError, match=r"policy_lengths must lie in 0\.\.9"):
         decode(_plies_record(2, TTT.spec(), num_legal=10))
     msg = message_of(make_trajectory())
     # Entries that would overflow int64 when summed to match the flat array's length.
@@ -421,3 +421,49 @@ def test_hostile_msgpack_gives_trajectory_error(data):
         decode(data)
     with pytest.raises(TrajectoryError):
         decode_training(data, TTT)
+
+
+def test_cheap_plies_carry_no_policy_target_and_train_values_only():
+    """Playout cap randomization: a ply searched cheaply stores an empty policy and trains no policy."""
+    full = make_trajectory()
+    cheap = {1, 4}
+    policies = tuple(np.zeros(0, np.float32) if i in cheap else p for i, p in enumerate(full.policies))
+    traj = dataclasses.replace(full, policies=policies)
+    back = decode(encode(traj))
+    assert [len(p) == 0 for p in back.policies] == [i in cheap for i in range(len(policies))]
+    _, (obs, masks, targets, values) = decode_training(encode(traj), TTT)
+    assert (targets[sorted(cheap)] == 0).all()
+    np.testing.assert_allclose(targets[[0, 2, 3, 5, 6]].sum(axis=1), 1.0, atol=1e-6)
+    assert len(values) == len(policies)
+    # A version-1 record may not leave a ply without its policy.
+    msg = message_of(traj)
+    msg["version"] = 1
+    del msg["resign_threshold"], msg["playthrough"]
+    with pytest.raises(TrajectoryError, match=r"policy_lengths must lie in 1\.\.9"):
+        decode(pack(msg))
+
+
+def test_version_1_records_still_decode():
+    msg = message_of(make_trajectory())
+    msg["version"] = 1
+    del msg["resign_threshold"], msg["playthrough"]
+    back = decode(pack(msg))
+    assert back.resign_threshold is None and back.playthrough is False
+    np.testing.assert_array_equal(back.actions, make_trajectory().actions)
+    msg["playthrough"] = True  # a version-2 key in a version-1 record
+    with pytest.raises(TrajectoryError, match="unexpected"):
+        decode(pack(msg))
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("resign_threshold", 1.5, "resign_threshold"), ("resign_threshold", float("nan"), "resign_threshold"),
+    ("resign_threshold", "low", "resign_threshold"), ("playthrough", 1, "playthrough"),
+])
+def test_resignation_fields_are_checked(field, value, match):
+    msg = message_of(make_trajectory())
+    msg[field] = value
+    with pytest.raises(TrajectoryError, match=match):
+        decode(pack(msg))
+    traj = dataclasses.replace(make_trajectory(), resign_threshold=-0.9, playthrough=True)
+    back = decode(encode(traj))
+    assert back.resign_threshold == pytest.approx(-0.9) and back.playthrough is True

@@ -90,7 +90,7 @@ def test_noise_on_in_worker():
     finally:
         worker_module.search = original
     add_noise, result = seen[0]
-    assert add_noise is True
+    assert list(add_noise) == [True, True]  # every search is full without playout cap randomization
     for out in result.outputs:
         assert not np.allclose(out.search_prior, out.prior)  # noise was mixed into the root prior
 
@@ -128,3 +128,62 @@ def test_config_validation():
         WorkerConfig(num_games=0)
     with pytest.raises(ValueError, match="search"):
         WorkerConfig(search=None)  # type: ignore[arg-type]
+
+
+def test_playout_cap_randomization_records_policies_only_for_full_searches():
+    from selfplay.search.loop import search as real_search
+
+    budgets_seen = []
+
+    def spy(*args, **kwargs):
+        budgets_seen.append((kwargs["simulations"], list(kwargs["add_noise"])))
+        return real_search(*args, **kwargs)
+
+    import selfplay.worker as worker_module
+
+    cfg = WorkerConfig(num_games=16, search=SearchConfig(num_simulations=16), full_search_share=0.25,
+                       cheap_simulations=3)
+    worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0))
+    worker_module.search = spy
+    try:
+        trajectories = worker.play(30)
+    finally:
+        worker_module.search = real_search
+    for budgets, noise in budgets_seen:
+        assert set(budgets) <= {16, 3}
+        assert noise == [b == 16 for b in budgets]  # cheap searches get no noise
+    recorded = [len(p) > 0 for t in trajectories for p in t.policies]
+    share = sum(recorded) / len(recorded)
+    assert 0.12 < share < 0.4  # about a quarter of the moves record a policy target
+    stats = worker.stats
+    assert stats.full_searches < stats.moves / 2
+    for t in trajectories:
+        back = decode(encode(t))  # empty policies survive the wire format
+        assert [len(p) for p in back.policies] == [len(p) for p in t.policies]
+
+
+def test_resignation_ends_a_game_for_the_mover_and_playthrough_games_play_on():
+    from selfplay.resignation import ResignationSettings
+
+    def hopeless(obs, masks):  # every position looks lost for X (plane 2 is all ones when X is to move)
+        x_to_move = obs[:, 2].reshape(len(obs), -1).mean(axis=1) == 1.0
+        return np.zeros(masks.shape, np.float32), np.where(x_to_move, -0.99, 0.99).astype(np.float32)
+
+    settings = ResignationSettings(enabled=True, playthrough_share=0.5, min_moves=2)
+    cfg = WorkerConfig(num_games=20, search=SearchConfig(num_simulations=2), resignation=settings)
+    worker = Worker(TTT, hopeless, cfg, rng=np.random.default_rng(1))
+    worker.set_resign_threshold(-0.9)
+    games_ = worker.play(40)
+    resigned = [t for t in games_ if t.termination == "resigned"]
+    played = [t for t in games_ if t.playthrough]
+    assert resigned and played
+    for t in resigned:
+        assert not t.playthrough and t.num_moves == 2 and t.resigned_by == 0  # X, at its first chance
+        loser = t.resigned_by
+        assert t.returns[loser] == -1.0 and t.returns[1 - loser] == 1.0 and t.resign_threshold == -0.9
+        decode(encode(t))
+    for t in played:
+        assert t.termination == "terminal"
+    assert worker.stats.games_resigned == len(resigned)
+    with pytest.raises(ValueError, match="threshold"):
+        worker.set_resign_threshold(-2.0)

@@ -25,7 +25,7 @@ import numpy as np
 
 from games.base import State
 from selfplay.evaluators import Evaluator, PositionEvaluator, evaluate_leaves
-from selfplay.search.config import SearchConfig
+from selfplay.search.config import MAX_SIMULATIONS, SearchConfig
 from selfplay.search.policies import root_policy
 from selfplay.search.results import SearchResult
 from selfplay.search.selection import interior_select
@@ -41,8 +41,9 @@ def search(
     config: SearchConfig,
     rng: np.random.Generator,
     *,
-    add_noise: bool | None = None,
+    add_noise: bool | Sequence[bool] | None = None,
     move_numbers: Sequence[int] | None = None,
+    simulations: Sequence[int] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> SearchResult:
     """Search every root (a position, or a :class:`Tree` kept from the previous move).
@@ -55,9 +56,13 @@ def search(
             leaves of all games (and once up front for roots that have not been evaluated).
         config: the search settings.
         rng: the only source of randomness (noise, temperature sampling).
-        add_noise: overrides ``config.add_noise`` (self-play passes True).
+        add_noise: overrides ``config.add_noise``, for all roots or per root (self-play
+            noises its full searches, not its cheap ones).
         move_numbers: per root, the number of moves already played in its game,
             for the temperature schedule; None = past the schedule (greedy moves).
+        simulations: per root, its budget (default ``config.num_simulations`` for all);
+            the roots stay in lockstep while they run, and a root whose budget is spent
+            drops out of the step (playout cap randomization mixes budgets in one batch).
         should_stop: asked after every simulation step; True ends the search there
             (a hard deadline: time kept within one step). At least one simulation runs.
 
@@ -67,9 +72,18 @@ def search(
     num_roots = len(roots)
     if num_roots == 0:
         return SearchResult((), 0, 0, 0, Arena(2, 1), np.zeros(0, dtype=np.int64))
-    noise = config.add_noise if add_noise is None else bool(add_noise)
-    if move_numbers is not None and len(move_numbers) != num_roots:
-        raise ValueError(f"move_numbers has {len(move_numbers)} entries for {num_roots} roots")
+    if add_noise is None or isinstance(add_noise, (bool, np.bool_)):
+        noise = np.full(num_roots, config.add_noise if add_noise is None else bool(add_noise))
+    else:
+        noise = np.asarray(add_noise, dtype=bool)
+    budgets = np.full(num_roots, config.num_simulations, dtype=np.int64)
+    if simulations is not None:
+        budgets = np.asarray(simulations, dtype=np.int64)
+        if budgets.min(initial=1) < 1 or budgets.max(initial=1) > MAX_SIMULATIONS:
+            raise ValueError(f"simulations per root must be in 1..{MAX_SIMULATIONS}")
+    for name, per_root in (("move_numbers", move_numbers), ("add_noise", noise), ("simulations", budgets)):
+        if per_root is not None and len(per_root) != num_roots:
+            raise ValueError(f"{name} has {len(per_root)} entries for {num_roots} roots")
     root_states = [r.state if isinstance(r, Tree) else r for r in roots]
     num_actions = root_states[0].game.num_actions
     for st in root_states:
@@ -78,7 +92,7 @@ def search(
         if st.is_terminal():
             raise ValueError("cannot search a terminal position")
 
-    sims = config.num_simulations
+    sims = int(budgets.max())
     reserve = min(sims, _RESERVED_SIMULATIONS)  # the arena grows beyond this when a search runs on
     tree_nodes = sum(r.num_nodes for r in roots if isinstance(r, Tree))
     tree_edges = sum(len(r.edge_action) for r in roots if isinstance(r, Tree))
@@ -113,17 +127,20 @@ def search(
         root_ids[fresh] = ids
         arena.w0[ids] = evaluate_nodes(ids, fresh_states)
         arena.n[ids] = 1.0
-    root = root_policy(arena, root_ids, config, rng, noise=noise, num_simulations=sims)
+    root = root_policy(arena, root_ids, config, rng, noise=noise, budgets=budgets)
 
     # ---- simulations
     all_games = np.arange(num_roots)
     v0_leaf = np.zeros(num_roots)
+    uniform = bool((budgets == sims).all())
     done = 0
     while done < sims:
-        edges = root.select(done)
-        games, cur = all_games, root_ids
-        path_nodes = [root_ids]
-        path_games = [all_games]
+        active = None if uniform else np.flatnonzero(budgets > done)
+        edges = root.select(done, active)
+        games = all_games if active is None else active
+        cur = root_ids[games]
+        path_nodes = [cur]
+        path_games = [games]
         new_games, new_parents, new_edges = [], [], []
         while True:  # descend, all games in lockstep one depth at a time
             child = arena.child[edges]
@@ -189,7 +206,7 @@ def search(
         outputs=root.outputs(num_actions, move_numbers),
         num_evaluations=counts["evals"],
         num_evaluate_calls=counts["calls"],
-        num_simulations=done * num_roots,
+        num_simulations=int(np.minimum(budgets, done).sum()),
         _arena=arena,
         _root_ids=root_ids,
     )

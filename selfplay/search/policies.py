@@ -33,8 +33,8 @@ class RootPolicy:
         root_ids: int64 ``[B]`` arena ids of the roots.
         config: the search settings.
         rng: the search's generator (noise, move sampling).
-        noise: whether root noise is on (self-play).
-        num_simulations: the search's budget.
+        noise: bool ``[B]``, whether each root gets noise (self-play's full searches).
+        budgets: int64 ``[B]``, each root's simulation budget.
     """
 
     def __init__(
@@ -44,8 +44,8 @@ class RootPolicy:
         config: SearchConfig,
         rng: np.random.Generator,
         *,
-        noise: bool,
-        num_simulations: int,
+        noise: np.ndarray,
+        budgets: np.ndarray,
     ) -> None:
         self.arena = arena
         self.root_ids = root_ids
@@ -56,13 +56,17 @@ class RootPolicy:
         self.sgn = arena.sgn[root_ids]
         self.raw_prior = arena.prior[self.idx]  # float64 [E]: the network's, without noise
         self.search_prior = self.raw_prior  # float64 [E]: what the root's selection uses
-        self._prepare(noise=noise, num_simulations=num_simulations)
+        self._prepare(noise=noise, budgets=budgets)
 
-    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
+    def _prepare(self, *, noise: np.ndarray, budgets: np.ndarray) -> None:
         """Draw the root noise and set up what :meth:`select` needs (before any simulation)."""
 
-    def select(self, sim: int) -> np.ndarray:
-        """The root edge of each game for simulation ``sim`` (int64 ``[B]``)."""
+    def _edges_of(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(positions into the root edge arrays, segment ids, offsets)`` of the roots ``active``."""
+        return formulas.segments(self.offs[active], self.counts[active])
+
+    def select(self, sim: int, active: np.ndarray | None = None) -> np.ndarray:
+        """The root edge for simulation ``sim`` of each root in ``active`` (positions; None: all), int64."""
         raise NotImplementedError
 
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
@@ -115,22 +119,27 @@ class RootPolicy:
 class PuctRoot(RootPolicy):
     """AlphaZero's root: PUCT over the (noised) prior; visit-count targets; temperature moves."""
 
-    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
+    def _prepare(self, *, noise: np.ndarray, budgets: np.ndarray) -> None:
         config = self.config
         # Leela Zero and KataGo: no first-play-urgency reduction at a noisy root, so that the
         # moves the noise picks out are explored instead of being scored below the rest.
-        self.fpu_reduction = config.fpu_noisy_root_reduction if noise else config.fpu_reduction
-        if noise and config.dirichlet_fraction > 0:
+        self.fpu_reduction = np.where(noise, config.fpu_noisy_root_reduction, config.fpu_reduction)
+        if noise.any() and config.dirichlet_fraction > 0:
             alphas = np.array([
                 formulas.dirichlet_alpha(k, config.dirichlet_alpha, config.dirichlet_alpha_scale)
                 for k in self.counts.tolist()
             ])
-            noise = formulas.segment_dirichlet(self.rng, alphas, self.seg, self.offs)
-            self.search_prior = formulas.mix_noise(self.raw_prior, noise, config.dirichlet_fraction)
+            dirichlet = formulas.segment_dirichlet(self.rng, alphas, self.seg, self.offs)
+            mixed = formulas.mix_noise(self.raw_prior, dirichlet, config.dirichlet_fraction)
+            self.search_prior = np.where(noise[self.seg], mixed, self.raw_prior)
 
-    def select(self, sim: int) -> np.ndarray:
-        return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior, self.config,
-                           fpu_reduction=self.fpu_reduction)
+    def select(self, sim: int, active: np.ndarray | None = None) -> np.ndarray:
+        if active is None:
+            return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior,
+                               self.config, fpu_reduction=self.fpu_reduction)
+        pos, seg, offs = self._edges_of(active)
+        return puct_select(self.arena, self.root_ids[active], self.idx[pos], seg, offs, self.search_prior[pos],
+                           self.config, fpu_reduction=self.fpu_reduction[active])
 
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
         config = self.config
@@ -151,18 +160,19 @@ class PuctRoot(RootPolicy):
 class GumbelRoot(RootPolicy):
     """Gumbel MuZero's root: Gumbel-Top-k candidates halved by Sequential Halving; improved-policy targets."""
 
-    def _prepare(self, *, noise: bool, num_simulations: int) -> None:
-        sims = num_simulations
+    def _prepare(self, *, noise: np.ndarray, budgets: np.ndarray) -> None:
         edges = len(self.idx)
         self.logp = self.arena.logp[self.idx]
-        self.gumbel = self.rng.gumbel(size=edges) if noise else np.zeros(edges)
+        self.gumbel = np.where(noise[self.seg], self.rng.gumbel(size=edges), 0.0) if noise.any() else np.zeros(edges)
         self.new_visits = np.zeros(edges)  # visits this search gave each root edge
-        # One Sequential Halving schedule per distinct number of considered actions m (roots share them).
+        # One Sequential Halving schedule per distinct (considered actions m, budget); roots share them.
+        # A schedule shorter than the longest budget is padded with -1, which no visit count matches.
         ms = np.minimum(self.config.gumbel_num_considered, self.counts)
-        distinct, self.schedule_of_root = np.unique(ms, return_inverse=True)
-        self.schedules = np.array(
-            [formulas.sequential_halving_schedule(int(m), sims) for m in distinct.tolist()], dtype=np.int64
-        ).reshape(len(distinct), sims)  # [groups, sims]
+        keys, self.schedule_of_root = np.unique(np.stack([ms, budgets], axis=1), axis=0, return_inverse=True)
+        self.schedule_of_root = self.schedule_of_root.reshape(-1)
+        self.schedules = np.full((len(keys), int(budgets.max())), -1, dtype=np.int64)  # [groups, longest budget]
+        for k, (m, budget) in enumerate(keys.tolist()):
+            self.schedules[k, :budget] = formulas.sequential_halving_schedule(m, budget)
 
     def _scores(self, sim: int | None) -> np.ndarray:
         """``g + logits + sigma(completed q)`` per root edge, -inf off the schedule (``sim`` None: the final choice)."""
@@ -175,8 +185,10 @@ class GumbelRoot(RootPolicy):
             target = self.schedules[self.schedule_of_root, sim][self.seg]
         return np.where(self.new_visits == target, base, -np.inf)
 
-    def select(self, sim: int) -> np.ndarray:
+    def select(self, sim: int, active: np.ndarray | None = None) -> np.ndarray:
         pos = formulas.segment_argmax(self._scores(sim), self.seg, self.offs)
+        if active is not None:
+            pos = pos[active]
         self.new_visits[pos] += 1.0
         return self.idx[pos]
 
@@ -209,12 +221,12 @@ def root_policy(
     config: SearchConfig,
     rng: np.random.Generator,
     *,
-    noise: bool,
-    num_simulations: int,
+    noise: np.ndarray,
+    budgets: np.ndarray,
 ) -> RootPolicy:
-    """The configured algorithm's root policy."""
+    """The configured algorithm's root policy (``noise`` bool ``[B]``, ``budgets`` int64 ``[B]``)."""
     cls = GumbelRoot if config.algorithm == "gumbel" else PuctRoot
-    return cls(arena, root_ids, config, rng, noise=noise, num_simulations=num_simulations)
+    return cls(arena, root_ids, config, rng, noise=noise, budgets=budgets)
 
 
 __all__ = ["GumbelRoot", "PuctRoot", "RootPolicy", "root_policy"]

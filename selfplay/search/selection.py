@@ -37,12 +37,12 @@ def puct_select(
     prior: np.ndarray,
     config: SearchConfig,
     *,
-    fpu_reduction: float | None = None,
+    fpu_reduction: float | np.ndarray | None = None,
 ) -> np.ndarray:
     """The edge of highest PUCT score under each node (``prior`` per edge).
 
     First play urgency: an unvisited child counts as the parent's mean value minus
-    ``fpu_reduction`` (default ``config.fpu_reduction``), scaled by the square root of
+    ``fpu_reduction`` (per node, or one for all; default ``config.fpu_reduction``), scaled by the square root of
     the prior mass of the children already visited (KataGo's rule, when
     ``config.fpu_visited_mass``): the more of the policy has been explored, the less an
     unexplored move is expected to be worth. ``config.fpu_absolute`` overrides all of it.
@@ -52,7 +52,7 @@ def puct_select(
     parent_n = arena.n[nodes]
     if config.fpu_absolute is None:
         reduction = config.fpu_reduction if fpu_reduction is None else fpu_reduction
-        if config.fpu_visited_mass and reduction:
+        if config.fpu_visited_mass:
             reduction = reduction * np.sqrt(np.add.reduceat(np.where(n > 0, prior, 0.0), offs))
         fpu = sgn * arena.w0[nodes] / parent_n - reduction
     else:
