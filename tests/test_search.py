@@ -655,3 +655,38 @@ def test_noise_per_root_leaves_the_other_roots_alone():
     np.testing.assert_array_equal(mixed[1].search_prior, mixed[1].prior)
     plain = search([state], uniform_evaluator, cfg, np.random.default_rng(1))[0]
     np.testing.assert_array_equal(mixed[1].visit_counts, plain.visit_counts)
+
+
+def test_forced_playouts_explore_and_pruning_takes_them_out_of_the_target():
+    """KataGo's forced playouts (k = 2) and policy target pruning at a noisy root."""
+    state, losing = _win_in_one(), [2, 3, 4, 5, 6]
+    forced = SearchConfig(num_simulations=200, forced_playouts_k=2.0)
+    res = search([state] * 10, uniform_evaluator, forced, np.random.default_rng(0), add_noise=True)
+    plain = search([state] * 10, uniform_evaluator, SearchConfig(num_simulations=200), np.random.default_rng(0),
+                   add_noise=True)
+    for out in res.outputs:
+        total = out.visit_counts.sum()
+        owed = np.floor(np.sqrt(2.0 * out.search_prior * total))
+        assert (out.visit_counts[out.legal_mask] >= owed[out.legal_mask] - 1).all()  # every move got its share
+        assert out.policy_target[losing].sum() < out.visit_counts[losing].sum() / total  # ... taken out again
+        assert out.policy_target[0] == out.policy_target.max()
+    mean_target = np.mean([o.policy_target[losing].sum() for o in res.outputs])
+    assert mean_target <= np.mean([o.policy_target[losing].sum() for o in plain.outputs])
+    # Without noise (the engines' searches) nothing is forced.
+    quiet = search([state], uniform_evaluator, forced, np.random.default_rng(0))[0]
+    still = search([state], uniform_evaluator, SearchConfig(num_simulations=200), np.random.default_rng(0))[0]
+    np.testing.assert_array_equal(quiet.visit_counts, still.visit_counts)
+
+
+def test_pruned_visits_on_hand_made_numbers():
+    seg, offs = one_segment(3)
+    visits = np.array([50.0, 10.0, 2.0])
+    q = np.array([0.5, -0.2, 0.0])
+    prior = np.array([0.5, 0.3, 0.2])
+    coefficient = np.full(3, 2.0)
+    pruned = formulas.pruned_visits(visits, q, prior, coefficient, np.array([0.0, 8.0, 8.0]), seg, offs)
+    best_score = 0.5 + 2.0 * 0.5 / 51
+    # child 1 may drop to the fewest visits that keep its score below the best's: floor(2*0.3/(best+0.2)) = 0 -> 2
+    assert pruned[0] == 50.0
+    assert pruned[1] == max(10.0 - 8.0, np.floor(2.0 * 0.3 / (best_score + 0.2)))
+    assert pruned[2] == 0.0  # left with a single visit or fewer: removed

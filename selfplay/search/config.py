@@ -36,6 +36,11 @@ class SearchConfig:
             reduces little.
         fpu_noisy_root_reduction: the reduction at a root with noise (self-play); 0 as in
             Leela Zero and KataGo, so that noised moves are explored.
+        forced_playouts_k: KataGo's forced playouts and policy target pruning (PUCT, at
+            the noisy roots of self-play): a root child gets at least ``sqrt(k P N)`` of the
+            root's ``N`` visits, and those forced visits are pruned from the policy target
+            again where the child's PUCT score stays below the best child's. 0: off
+            (KataGo uses k = 2).
         fpu_absolute: if not None, unvisited children get exactly this Q. The
             AlphaZero pseudocode is ``-1.0`` (an unvisited child counts as a loss);
             ``0.0`` is a neutral "draw" value.
@@ -67,6 +72,7 @@ class SearchConfig:
     fpu_reduction: float = 0.25
     fpu_visited_mass: bool = True
     fpu_noisy_root_reduction: float = 0.0
+    forced_playouts_k: float = 0.0
     fpu_absolute: float | None = None
     add_noise: bool = False
     dirichlet_alpha: float | None = None
@@ -109,6 +115,8 @@ class SearchConfig:
             bad("fpu_visited_mass", "must be a bool")
         if not is_real("fpu_noisy_root_reduction"):
             bad("fpu_noisy_root_reduction", "must be a finite number")
+        if not is_real("forced_playouts_k") or not 0 <= self.forced_playouts_k <= 100:
+            bad("forced_playouts_k", "must be a number in [0, 100]")
         if self.fpu_absolute is not None and (not is_real("fpu_absolute") or not -1 <= self.fpu_absolute <= 1):
             bad("fpu_absolute", "must be None or a number in [-1, 1]")
         if not isinstance(self.add_noise, (bool, np.bool_)):

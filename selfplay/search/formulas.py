@@ -76,6 +76,41 @@ def puct_scores(
     return np.where(child_visits > 0, q, fpu) + coefficient * prior / (1.0 + child_visits)
 
 
+def forced_playouts(prior: np.ndarray, total_visits: np.ndarray, k: float) -> np.ndarray:
+    """KataGo's forced playouts of each root child: ``sqrt(k * P(c) * sum_b N(b))`` (``total_visits`` per edge)."""
+    return np.sqrt(k * prior * total_visits)
+
+
+def pruned_visits(
+    visits: np.ndarray,
+    q: np.ndarray,
+    prior: np.ndarray,
+    coefficient: np.ndarray,
+    forced: np.ndarray,
+    seg: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """KataGo's policy target pruning: the root visits with the forced exploration taken out.
+
+    For every child but the most visited one (per node), up to ``forced`` of its visits
+    are removed, as long as its PUCT score with the reduced count stays below the best
+    child's; a child left with a single visit is removed entirely. ``coefficient`` is
+    :func:`puct_coefficient` of the node, per edge.
+    """
+    best = segment_argmax(visits, seg, offsets)  # per node
+    best_score = (q + coefficient * prior / (1.0 + visits))[best][seg]
+    gap = best_score - q
+    # PUCT(c; n) = q + coef * P / (1 + n) stays below best_score while 1 + n > coef * P / gap.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        least = np.where(gap > 0, np.floor(coefficient * prior / gap), visits)  # the fewest visits allowed
+    pruned = np.maximum(np.maximum(visits - np.floor(forced), least), 0.0)
+    pruned = np.minimum(pruned, visits)
+    pruned = np.where(pruned <= 1.0, 0.0, pruned)
+    is_best = np.zeros(len(visits), dtype=bool)
+    is_best[best] = True
+    return np.where(is_best, visits, pruned)
+
+
 # --------------------------------------------------------------------------- noise
 
 
@@ -222,8 +257,10 @@ def sequential_halving_schedule(num_considered: int, num_simulations: int) -> tu
 __all__ = [
     "completed_q",
     "dirichlet_alpha",
+    "forced_playouts",
     "mix_noise",
     "normalized_q",
+    "pruned_visits",
     "puct_coefficient",
     "puct_scores",
     "sample_action",

@@ -121,6 +121,9 @@ class PuctRoot(RootPolicy):
 
     def _prepare(self, *, noise: np.ndarray, budgets: np.ndarray) -> None:
         config = self.config
+        self.noise = noise
+        # KataGo's forced playouts and policy target pruning, at the noisy roots of self-play.
+        self.forcing = noise[self.seg] & (config.forced_playouts_k > 0)  # bool [E]
         # Leela Zero and KataGo: no first-play-urgency reduction at a noisy root, so that the
         # moves the noise picks out are explored instead of being scored below the rest.
         self.fpu_reduction = np.where(noise, config.fpu_noisy_root_reduction, config.fpu_reduction)
@@ -133,18 +136,36 @@ class PuctRoot(RootPolicy):
             mixed = formulas.mix_noise(self.raw_prior, dirichlet, config.dirichlet_fraction)
             self.search_prior = np.where(noise[self.seg], mixed, self.raw_prior)
 
+    def _forced(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(visits, forced playouts)`` per root edge, or None when no root forces any."""
+        if not self.forcing.any():
+            return None
+        n, _ = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        total = np.add.reduceat(n, self.offs)[self.seg]
+        return n, formulas.forced_playouts(self.search_prior, total, self.config.forced_playouts_k)
+
     def select(self, sim: int, active: np.ndarray | None = None) -> np.ndarray:
+        forced = self._forced()
+        must = None if forced is None else self.forcing & (forced[0] < forced[1])
         if active is None:
             return puct_select(self.arena, self.root_ids, self.idx, self.seg, self.offs, self.search_prior,
-                               self.config, fpu_reduction=self.fpu_reduction)
+                               self.config, fpu_reduction=self.fpu_reduction, forced=must)
         pos, seg, offs = self._edges_of(active)
         return puct_select(self.arena, self.root_ids[active], self.idx[pos], seg, offs, self.search_prior[pos],
-                           self.config, fpu_reduction=self.fpu_reduction[active])
+                           self.config, fpu_reduction=self.fpu_reduction[active],
+                           forced=None if must is None else must[pos])
 
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
         config = self.config
         n_all, q_all = child_stats(self.arena, self.idx, self.sgn[self.seg])
-        targets = n_all / np.add.reduceat(n_all, self.offs)[self.seg]
+        counted = n_all
+        forced = self._forced()
+        if forced is not None:  # the policy target leaves out the exploration that was forced
+            coefficient = formulas.puct_coefficient(self.arena.n[self.root_ids], config.c_base, config.c_init)
+            pruned = formulas.pruned_visits(n_all, q_all, self.search_prior, coefficient[self.seg], forced[1],
+                                            self.seg, self.offs)
+            counted = np.where(self.forcing, pruned, n_all)
+        targets = counted / np.add.reduceat(counted, self.offs)[self.seg]
         choices = []
         for b in range(len(self.root_ids)):
             lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])

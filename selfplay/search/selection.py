@@ -38,6 +38,7 @@ def puct_select(
     config: SearchConfig,
     *,
     fpu_reduction: float | np.ndarray | None = None,
+    forced: np.ndarray | None = None,
 ) -> np.ndarray:
     """The edge of highest PUCT score under each node (``prior`` per edge).
 
@@ -46,6 +47,7 @@ def puct_select(
     the prior mass of the children already visited (KataGo's rule, when
     ``config.fpu_visited_mass``): the more of the policy has been explored, the less an
     unexplored move is expected to be worth. ``config.fpu_absolute`` overrides all of it.
+    ``forced`` (bool per edge) marks children that must be taken first (forced playouts).
     """
     sgn = arena.sgn[nodes]
     n, q = child_stats(arena, idx, sgn[seg])
@@ -59,6 +61,8 @@ def puct_select(
         fpu = np.full(len(nodes), float(config.fpu_absolute))
     coefficient = formulas.puct_coefficient(parent_n, config.c_base, config.c_init)
     score = formulas.puct_scores(q, prior, n, coefficient[seg], fpu[seg])
+    if forced is not None:
+        score = np.where(forced, np.inf, score)
     return idx[formulas.segment_argmax(score, seg, offs)]
 
 
