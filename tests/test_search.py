@@ -102,7 +102,7 @@ def test_batched_puct_selection_equals_the_scalar_scores():
     assert len(nodes) > 20
     idx, seg, offs = segments(arena.estart[nodes], arena.ecount[nodes])
     chosen = puct_select(arena, nodes, idx, seg, offs, arena.prior[idx], cfg)
-    n_all, q_all = child_stats(arena, idx, arena.sgn[nodes][seg])
+    n_all, q_all, _ = child_stats(arena, idx, arena.sgn[nodes][seg])
     for i, node in enumerate(nodes.tolist()):
         lo, hi = int(offs[i]), int(offs[i]) + int(arena.ecount[node])
         parent_q = arena.sgn[node] * arena.w0[node] / arena.n[node]
@@ -690,3 +690,38 @@ def test_pruned_visits_on_hand_made_numbers():
     assert pruned[0] == 50.0
     assert pruned[1] == max(10.0 - 8.0, np.floor(2.0 * 0.3 / (best_score + 0.2)))
     assert pruned[2] == 0.0  # left with a single visit or fewer: removed
+
+
+@pytest.mark.parametrize("algorithm", ["puct", "gumbel"])
+def test_the_solver_proves_a_forced_win_plays_it_and_stops(algorithm):
+    state = ttt("b2 b1 a1 c3")  # X to move: a3 makes two threats, a win in 3 plies
+    cfg = SearchConfig(num_simulations=2000, algorithm=algorithm, solver=True)
+    res = search([state], uniform_evaluator, cfg, np.random.default_rng(0))
+    out = res[0]
+    assert out.proven == 1.0 and out.plies_to_end == 3 and out.root_value == 1.0
+    assert minimax(state.apply(out.action)) == -1.0  # a winning move (a3 and a2 both make two threats)
+    assert out.policy_target[out.action] == out.policy_target.max() > 0.4
+    assert res.num_simulations < 300  # the solved root stopped searching
+    # Without the solver the same budget is spent in full and no proof is reported.
+    plain = search([state], uniform_evaluator, SearchConfig(num_simulations=300, algorithm=algorithm),
+                   np.random.default_rng(0))
+    assert plain.num_simulations == 300 and plain[0].proven is None
+
+
+def test_the_solver_proves_a_loss_and_a_draw():
+    lost = search([ttt("a1 b2 c3 a3 c1")], uniform_evaluator, SearchConfig(num_simulations=500, solver=True),
+                  np.random.default_rng(0))[0]
+    assert lost.proven == -1.0 and lost.plies_to_end == 2 and lost.root_value == -1.0  # O cannot stop both rows
+    drawn = search([ttt("b2 a1 c3")], uniform_evaluator, SearchConfig(num_simulations=3000, solver=True),
+                   np.random.default_rng(0))[0]
+    assert drawn.proven == 0.0 and drawn.root_value == 0.0 and minimax(ttt("b2 a1 c3")) == 0.0
+
+
+def test_a_kept_subtree_keeps_its_proof():
+    state = ttt("b2 b1")
+    cfg = SearchConfig(num_simulations=3000, solver=True)
+    res = search([state], uniform_evaluator, cfg, np.random.default_rng(0))
+    assert res[0].proven == minimax(state) == 1.0
+    tree = res.subtree(0)  # after X's winning move, O's position is a proven loss
+    again = search([tree], uniform_evaluator, cfg, np.random.default_rng(0))
+    assert again.num_simulations == 0 and again[0].proven == -1.0

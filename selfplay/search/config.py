@@ -41,6 +41,10 @@ class SearchConfig:
             root's ``N`` visits, and those forced visits are pruned from the policy target
             again where the child's PUCT score stays below the best child's. 0: off
             (KataGo uses k = 2).
+        solver: proven values in the tree (MCTS-solver, :mod:`selfplay.search.solver`):
+            terminal results propagate up as exact wins, losses and draws; a solved child
+            counts with its exact value, a sure loss is never chosen while another move
+            remains, and a solved root stops searching.
         fpu_absolute: if not None, unvisited children get exactly this Q. The
             AlphaZero pseudocode is ``-1.0`` (an unvisited child counts as a loss);
             ``0.0`` is a neutral "draw" value.
@@ -73,6 +77,7 @@ class SearchConfig:
     fpu_visited_mass: bool = True
     fpu_noisy_root_reduction: float = 0.0
     forced_playouts_k: float = 0.0
+    solver: bool = False
     fpu_absolute: float | None = None
     add_noise: bool = False
     dirichlet_alpha: float | None = None
@@ -117,6 +122,8 @@ class SearchConfig:
             bad("fpu_noisy_root_reduction", "must be a finite number")
         if not is_real("forced_playouts_k") or not 0 <= self.forced_playouts_k <= 100:
             bad("forced_playouts_k", "must be a number in [0, 100]")
+        if not isinstance(self.solver, (bool, np.bool_)):
+            bad("solver", "must be a bool")
         if self.fpu_absolute is not None and (not is_real("fpu_absolute") or not -1 <= self.fpu_absolute <= 1):
             bad("fpu_absolute", "must be None or a number in [-1, 1]")
         if not isinstance(self.add_noise, (bool, np.bool_)):

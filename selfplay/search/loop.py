@@ -29,6 +29,7 @@ from selfplay.search.config import MAX_SIMULATIONS, SearchConfig
 from selfplay.search.policies import root_policy
 from selfplay.search.results import SearchResult
 from selfplay.search.selection import interior_select
+from selfplay.search.solver import solve_terminals
 from selfplay.search.tree import Arena, Tree
 
 #: Simulations the arena reserves room for up front; a longer search grows it as it goes.
@@ -127,6 +128,9 @@ def search(
         root_ids[fresh] = ids
         arena.w0[ids] = evaluate_nodes(ids, fresh_states)
         arena.n[ids] = 1.0
+    if config.solver:  # a root the kept tree has already solved needs no more search
+        budgets = np.where(np.isnan(arena.proof0[root_ids]), budgets, 0)
+        sims = int(budgets.max())
     root = root_policy(arena, root_ids, config, rng, noise=noise, budgets=budgets)
 
     # ---- simulations
@@ -136,6 +140,8 @@ def search(
     done = 0
     while done < sims:
         active = None if uniform else np.flatnonzero(budgets > done)
+        if active is not None and not active.size:
+            break  # every root is solved or has spent its budget
         edges = root.select(done, active)
         games = all_games if active is None else active
         cur = root_ids[games]
@@ -173,7 +179,7 @@ def search(
             acts = arena.action[nedges].tolist()
             states = arena.states
             new_states = [states[p].apply_unchecked(a) for p, a in zip(nparents.tolist(), acts, strict=True)]
-            ids = arena.add_nodes(new_states)
+            ids = arena.add_nodes(new_states, nparents)
             arena.child[nedges] = ids
             eval_j: list[int] = []
             term_j: list[int] = []
@@ -189,6 +195,12 @@ def search(
                 arena.terminal[tids] = True
                 arena.raw0[tids] = term_v
                 v0_leaf[ngames[term_j]] = term_v
+                if config.solver:
+                    solve_terminals(arena, tids)
+                    solved = ~np.isnan(arena.proof0[root_ids]) & (budgets > done + 1)
+                    if solved.any():  # a solved root stops after this simulation
+                        budgets = np.where(solved, done + 1, budgets)
+                        uniform = False
             if eval_j:
                 v0_leaf[ngames[eval_j]] = evaluate_nodes(ids[eval_j], [new_states[j] for j in eval_j])
             path_nodes.append(ids)

@@ -22,6 +22,7 @@ from selfplay.search import formulas
 from selfplay.search.config import SearchConfig
 from selfplay.search.results import SearchOutput
 from selfplay.search.selection import child_stats, completed_sigma, puct_select
+from selfplay.search.solver import exclude_lost
 from selfplay.search.tree import Arena
 
 
@@ -78,12 +79,41 @@ class RootPolicy:
         rid = self.root_ids
         return self.sgn * self.arena.w0[rid] / self.arena.n[rid]
 
+    def _stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(visits, value, lost)`` of every root child (see ``selection.child_stats``)."""
+        return child_stats(self.arena, self.idx, self.sgn[self.seg], self.config.solver)
+
+    def _solved(self, choices: list[int], targets: np.ndarray, values: np.ndarray) -> None:
+        """At a solved root, play and train the proof: the fastest win, or a draw the proof found.
+
+        Changes ``choices``, ``targets`` and ``values`` in place; a lost root keeps its search's answers.
+        """
+        arena = self.arena
+        proven = self.sgn * arena.proof0[self.root_ids]  # [B], the mover's view; NaN unsolved
+        if np.isnan(proven).all():
+            return
+        children = arena.child[self.idx]
+        exact = self.sgn[self.seg] * arena.proof0[children]  # [E]
+        for b in np.flatnonzero(~np.isnan(proven)).tolist():
+            values[b] = proven[b] + 0.0  # no negative zero for a draw
+            if proven[b] < 0:
+                continue
+            lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])
+            best = exact[lo:hi] == proven[b]
+            plies = np.where(best, arena.plies[children[lo:hi]], np.iinfo(np.int64).max)
+            choices[b] = int(np.argmin(plies))
+            targets[lo:hi] = best / best.sum()
+
     def outputs(self, num_actions: int, move_numbers: Sequence[int] | None) -> tuple[SearchOutput, ...]:
         """One :class:`SearchOutput` per root, arrays over the full action space."""
         arena = self.arena
         choices, targets = self.choose(move_numbers)
         root_values = self.values()
-        n_all, q_all = child_stats(arena, self.idx, self.sgn[self.seg])
+        if self.config.solver:
+            targets = targets.copy()
+            self._solved(choices, targets, root_values)
+        n_all, q_all, _ = self._stats()
+        proven = self.sgn * arena.proof0[self.root_ids]
         out = []
         for b, choice in enumerate(choices):
             lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])
@@ -112,6 +142,8 @@ class RootPolicy:
                 search_prior=search_prior,
                 q_values=q_values,
                 legal_mask=legal,
+                proven=None if np.isnan(proven[b]) else float(proven[b]) + 0.0,
+                plies_to_end=None if np.isnan(proven[b]) else int(arena.plies[rid]),
             ))
         return tuple(out)
 
@@ -140,7 +172,7 @@ class PuctRoot(RootPolicy):
         """``(visits, forced playouts)`` per root edge, or None when no root forces any."""
         if not self.forcing.any():
             return None
-        n, _ = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        n, _, _ = self._stats()
         total = np.add.reduceat(n, self.offs)[self.seg]
         return n, formulas.forced_playouts(self.search_prior, total, self.config.forced_playouts_k)
 
@@ -157,7 +189,7 @@ class PuctRoot(RootPolicy):
 
     def choose(self, move_numbers: Sequence[int] | None) -> tuple[list[int], np.ndarray]:
         config = self.config
-        n_all, q_all = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        n_all, q_all, _ = self._stats()
         counted = n_all
         forced = self._forced()
         if forced is not None:  # the policy target leaves out the exploration that was forced
@@ -197,9 +229,11 @@ class GumbelRoot(RootPolicy):
 
     def _scores(self, sim: int | None) -> np.ndarray:
         """``g + logits + sigma(completed q)`` per root edge, -inf off the schedule (``sim`` None: the final choice)."""
-        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        n, q, lost = self._stats()
         sig, _, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs, self.config)
         base = self.gumbel + self.logp + sig
+        if lost is not None:
+            base = exclude_lost(base, lost, self.offs, self.seg)
         if sim is None:  # among the most visited (in this search)
             target = np.maximum.reduceat(self.new_visits, self.offs)[self.seg]
         else:
@@ -215,7 +249,7 @@ class GumbelRoot(RootPolicy):
 
     def _improved(self) -> tuple[np.ndarray, np.ndarray]:
         """``(improved policy, completed q)`` per root edge."""
-        n, q = child_stats(self.arena, self.idx, self.sgn[self.seg])
+        n, q, _ = self._stats()
         sig, completed, _ = completed_sigma(self.arena, self.root_ids, n, q, self.raw_prior, self.seg, self.offs,
                                             self.config)
         return formulas.segment_softmax(self.logp + sig, self.seg, self.offs), completed

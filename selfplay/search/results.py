@@ -21,13 +21,19 @@ class SearchOutput:
         policy_target: float32 [A], the training target: the visit distribution
             (PUCT) or the improved policy ``softmax(logits + sigma(completed_q))``
             (Gumbel); sums to 1 over the legal moves, 0 elsewhere.
-        root_value: mean value of the root over all its simulations, mover's view.
+        root_value: the searched value of the root, mover's view: the mean over its
+            simulations (PUCT), the value of the improved policy (Gumbel), the exact value
+            of a solved root.
         prior: float32 [A], the raw network prior (softmax over legal moves, no noise).
         network_value: the network's value of the root, mover's view.
         search_prior: float32 [A], the prior the root search used (with noise, if any).
-        q_values: float32 [A], per-child mean value from the root mover's view;
-            NaN for unvisited and illegal moves.
+        q_values: float32 [A], per-child mean value from the root mover's view (exact for
+            a solved child); NaN for unvisited and illegal moves.
         legal_mask: bool [A].
+        proven: the exact value of a solved root for its mover (1 a win, 0 a draw, -1 a
+            loss) when ``SearchConfig.solver`` proved it, else None.
+        plies_to_end: moves to the end along the proof (a win in 3 plies: the mover's
+            second move from now wins), else None.
     """
 
     action: int
@@ -39,6 +45,8 @@ class SearchOutput:
     search_prior: np.ndarray  # float32 [A]
     q_values: np.ndarray  # float32 [A]
     legal_mask: np.ndarray  # bool [A]
+    proven: float | None = None
+    plies_to_end: int | None = None
 
     @property
     def legal_policy(self) -> np.ndarray:

@@ -13,19 +13,27 @@ import numpy as np
 
 from selfplay.search import formulas
 from selfplay.search.config import SearchConfig
+from selfplay.search.solver import exclude_lost, solved_q
 from selfplay.search.tree import Arena
 
 
-def child_stats(arena: Arena, idx: np.ndarray, sgn_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(visits, mean value)`` of the children behind edges ``idx``, values from the parent mover's view.
+def child_stats(
+    arena: Arena, idx: np.ndarray, sgn_seg: np.ndarray, solver: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(visits, value, lost)`` of the children behind edges ``idx``, values from the parent mover's view.
 
     ``sgn_seg`` is the parent's sign (+1: player 0 to move) per edge. An unvisited
-    child (the null node) has 0 visits and value 0.
+    child (the null node) has 0 visits and value 0. With the ``solver``, a solved
+    child's value is its exact one and ``lost`` marks the children that lose for sure
+    (:mod:`selfplay.search.solver`); without it ``lost`` is None.
     """
     child = arena.child[idx]
     n = arena.n[child]
     q = sgn_seg * arena.w0[child] / np.maximum(n, 1.0)
-    return n, q
+    if not solver:
+        return n, q, None
+    q, lost = solved_q(arena, idx, sgn_seg, q)
+    return n, q, lost
 
 
 def puct_select(
@@ -50,7 +58,7 @@ def puct_select(
     ``forced`` (bool per edge) marks children that must be taken first (forced playouts).
     """
     sgn = arena.sgn[nodes]
-    n, q = child_stats(arena, idx, sgn[seg])
+    n, q, lost = child_stats(arena, idx, sgn[seg], config.solver)
     parent_n = arena.n[nodes]
     if config.fpu_absolute is None:
         reduction = config.fpu_reduction if fpu_reduction is None else fpu_reduction
@@ -63,6 +71,8 @@ def puct_select(
     score = formulas.puct_scores(q, prior, n, coefficient[seg], fpu[seg])
     if forced is not None:
         score = np.where(forced, np.inf, score)
+    if lost is not None:
+        score = exclude_lost(score, lost, offs, seg)
     return idx[formulas.segment_argmax(score, seg, offs)]
 
 
@@ -88,10 +98,12 @@ def gumbel_interior_select(
 ) -> np.ndarray:
     """Gumbel MuZero's deterministic selection: the child whose visit share most lags the improved policy."""
     sgn = arena.sgn[nodes]
-    n, q = child_stats(arena, idx, sgn[seg])
+    n, q, lost = child_stats(arena, idx, sgn[seg], config.solver)
     sig, _, sum_n = completed_sigma(arena, nodes, n, q, arena.prior[idx], seg, offs, config)
     pi = formulas.segment_softmax(arena.logp[idx] + sig, seg, offs)
     score = pi - n / (1.0 + sum_n[seg])
+    if lost is not None:
+        score = exclude_lost(score, lost, offs, seg)
     return idx[formulas.segment_argmax(score, seg, offs)]
 
 

@@ -42,6 +42,8 @@ class Tree:
     edge_prior: np.ndarray  # float64 [num_edges]
     edge_logp: np.ndarray  # float64 [num_edges]
     edge_child: np.ndarray  # int64 [num_edges], -1 = not visited
+    node_proof0: np.ndarray | None = None  # float64 [num_nodes] exact (solved) value, player 0's view; NaN unknown
+    node_plies: np.ndarray | None = None  # int64 [num_nodes] moves to the end along the proof; -1 unknown
 
     @property
     def state(self) -> State:
@@ -78,6 +80,9 @@ class Arena:
         self.sgn = np.ones(nc)
         self.raw0 = np.zeros(nc)
         self.terminal = np.zeros(nc, dtype=bool)
+        self.proof0 = np.full(nc, np.nan)  # a solved node's exact value, player 0's view (MCTS-solver)
+        self.plies = np.full(nc, -1, dtype=np.int64)  # moves to the end along its proof
+        self.parent = np.zeros(nc, dtype=np.int64)  # 0 for a root
         self.estart = np.zeros(nc, dtype=np.int64)
         self.ecount = np.zeros(nc, dtype=np.int64)
         self.num_nodes = 1  # node 0: the null node
@@ -87,7 +92,8 @@ class Arena:
         self.child = np.zeros(ec, dtype=np.int64)
         self.num_edges = 0
 
-    _NODE_FIELDS = ("n", "w0", "sgn", "raw0", "terminal", "estart", "ecount")
+    _NODE_FIELDS = ("n", "w0", "sgn", "raw0", "terminal", "estart", "ecount", "proof0", "plies", "parent")
+    _FILL = {"sgn": 1.0, "proof0": np.nan, "plies": -1}
     _EDGE_FIELDS = ("action", "prior", "logp", "child")
 
     def _grow(self, fields: tuple[str, ...], need: int) -> None:
@@ -97,20 +103,20 @@ class Arena:
         new_cap = max(need, 2 * cap)
         for name in fields:
             old = getattr(self, name)
-            new = np.zeros(new_cap, dtype=old.dtype)
-            if name == "sgn":
-                new[:] = 1.0
+            new = np.full(new_cap, self._FILL.get(name, 0), dtype=old.dtype)
             new[:cap] = old
             setattr(self, name, new)
 
-    def add_nodes(self, states: list[State]) -> np.ndarray:
-        """Append nodes for ``states`` (visits 0); returns their ids."""
+    def add_nodes(self, states: list[State], parents: np.ndarray | None = None) -> np.ndarray:
+        """Append nodes for ``states`` (visits 0) below ``parents`` (None: roots); returns their ids."""
         k = len(states)
         start = self.num_nodes
         self._grow(self._NODE_FIELDS, start + k)
         self.states.extend(states)
         self.num_nodes = start + k
         self.sgn[start : start + k] = [1.0 if s.to_play == 0 else -1.0 for s in states]
+        if parents is not None:
+            self.parent[start : start + k] = parents
         return np.arange(start, start + k)
 
     def expand(self, nodes: np.ndarray, masks: np.ndarray, logits: np.ndarray) -> None:
@@ -160,6 +166,13 @@ class Arena:
         self.prior[es] = tree.edge_prior
         self.logp[es] = tree.edge_logp
         self.child[es] = np.where(tree.edge_child >= 0, tree.edge_child + n0, 0)
+        if tree.node_proof0 is not None and tree.node_plies is not None:
+            self.proof0[ns] = tree.node_proof0
+            self.plies[ns] = tree.node_plies
+        owner = np.repeat(np.arange(n0, n0 + k), tree.node_edge_count)  # the node of each edge
+        linked = tree.edge_child >= 0
+        self.parent[tree.edge_child[linked] + n0] = owner[linked]
+        self.parent[n0] = 0
         self.num_nodes, self.num_edges = n0 + k, e0 + e
         return n0
 
@@ -199,6 +212,7 @@ class Arena:
         new_child = np.where(ech > 0, lut[ech], -1)
         edge_bounds = np.concatenate([[0], np.cumsum(counts)])[node_bounds]
         n, w0, sgn, raw0, term = self.n[old], self.w0[old], self.sgn[old], self.raw0[old], self.terminal[old]
+        proof0, plies = self.proof0[old], self.plies[old]
         action, prior, logp = self.action[eidx], self.prior[eidx], self.logp[eidx]
         states = [self.states[i] for i in old.tolist()]
         trees = []
@@ -213,6 +227,8 @@ class Arena:
                     node_sgn=sgn[a:b],
                     node_raw0=raw0[a:b],
                     node_terminal=term[a:b],
+                    node_proof0=proof0[a:b],
+                    node_plies=plies[a:b],
                     node_edge_count=counts[a:b],
                     edge_action=action[c:d],
                     edge_prior=prior[c:d],
