@@ -10,6 +10,7 @@ from typing import Any
 from cluster.bench import cluster as bench_cluster
 from cluster.bench import connect4 as bench_connect4
 from cluster.bench import inference as bench_inference
+from cluster.bench import recipe as bench_recipe
 from cluster.bench import search as bench_search
 from cluster.bench import tictactoe as bench_tictactoe
 from cluster.bench.common import machine_info
@@ -18,7 +19,8 @@ from cluster.cli.common import CliError, emit
 
 def register(commands: Any, bench: Any) -> None:
     """Add ``zeroplay bench cluster|inference|connect4|tictactoe|search``."""
-    for add in (_register_tictactoe, _register_search, _register_connect4, _register_cluster, _register_inference):
+    for add in (_register_tictactoe, _register_search, _register_connect4, _register_cluster, _register_inference,
+                _register_recipe):
         add(bench)
 
 
@@ -340,3 +342,48 @@ def render_inference(r: dict[str, Any]) -> str:
     if r["shared_over_local"] is not None:
         lines.append(f"faster: {r['faster']} (best shared / best local = {r['shared_over_local']})")
     return "\n".join(lines)
+
+
+def cmd_bench_recipe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    settings = bench_recipe.RecipeBenchSettings(
+        game=args.game,
+        variants=tuple(bench_recipe.Variant.parse(v) for v in args.variant or ()),
+        minutes=args.minutes,
+        repeats=args.repeats,
+        out=Path(args.out),
+        assignments=tuple(args.set or ()),
+        limit=args.limit,
+    )
+    result = bench_recipe.run_recipe_bench(settings, log=_progress("bench recipe"))
+    emit(result, args.json, render_recipe)
+    return 0
+
+
+def render_recipe(r: dict[str, Any]) -> str:
+    lines = [f"zeroplay bench recipe: {r['game']}, {r['minutes']:g} min per run, {r['repeats']} run(s) per variant"]
+    for name, v in r["variants"].items():
+        lines.append(f"{name}: {' '.join(v['assignments']) or '(the defaults)'}")
+        lines.append(f"  games {v['games']['mean']:.0f} [{v['games']['min']:.0f}, {v['games']['max']:.0f}], "
+                     f"steps {v['steps']['mean']:.0f}")
+        for key, g in v["grades"].items():
+            lines.append(f"  {key:<40} {g['mean']:8.4g}  [{g['min']:.4g}, {g['max']:.4g}]")
+    return "\n".join(lines)
+
+
+def _register_recipe(bench: Any) -> None:
+    p = bench.add_parser(
+        "recipe", help="training-recipe variants at equal wall time, graded on solved positions",
+        description=bench_recipe.__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--game", default="tictactoe", choices=bench_recipe.GAMES, help="game (default tictactoe)")
+    p.add_argument("--variant", action="append", metavar="NAME[:SECTION.KEY=VALUE,...]",
+                   help="a recipe over the defaults (repeatable); 'default' (the defaults) is always run too")
+    p.add_argument("--minutes", type=float, default=5.0, help="wall time of every run (default 5)")
+    p.add_argument("--repeats", type=int, default=1, help="runs per variant, seeds 0.. (default 1)")
+    p.add_argument("--out", required=True, help="directory for the run directories (kept)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="applied to every variant")
+    p.add_argument("--limit", type=int, help="Connect Four: grade the first K positions of each set")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench_recipe)
