@@ -63,6 +63,10 @@ KO_RULES = ("positional", "simple")
 # last at most 20 moves per point, and the observation holds at most 32 positions.
 MAX_MOVES_PER_POINT = 20
 MAX_HISTORY = 32
+FEATURES = ("stones", "rich")
+#: Planes "rich" features add: own / opponent stones in groups of 1, 2, 3+ liberties (6), the
+#: point ko forbids (1), a pass as the last move (1), the komi from the mover's side / 15 (1).
+RICH_PLANES = 9
 
 
 class _Tables:
@@ -185,6 +189,10 @@ class Go(Game):
             ``2 * size * size``. It is also ``max_game_length``.
         history: positions in the observation (see the module docstring), 1..``MAX_HISTORY``
             (32), default 4.
+        features: ``"stones"`` (default: the stone planes and the colour plane) or
+            ``"rich"``, which adds nine planes KataGo found worth their cost (see the
+            module docstring): the liberties of every group, the point ko forbids, a
+            pass as the last move, and the komi from the mover's side.
 
     Raises:
         UnknownGameError: an option of the wrong type or out of its range (naming the
@@ -204,6 +212,7 @@ class Go(Game):
         ko: str = "positional",
         max_moves: int | None = None,
         history: int = 4,
+        features: str = "stones",
     ) -> None:
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 5 <= size <= 19:
             raise UnknownGameError(f"go size must be an integer 5..19, not {size!r}")
@@ -236,7 +245,10 @@ class Go(Game):
             )
         if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or not 1 <= history <= MAX_HISTORY:
             raise UnknownGameError(f"go history must be an integer 1..{MAX_HISTORY}, not {history!r}")
+        if features not in FEATURES:
+            raise UnknownGameError(f"go features must be one of {FEATURES}, not {features!r}")
         self.size = size
+        self.features = features
         self.komi = komi_value
         self.ko = ko
         self.max_moves = int(max_moves)
@@ -244,7 +256,7 @@ class Go(Game):
         self.history = int(history)
         self.num_actions = size * size + 1
         self.pass_action = size * size
-        self.observation_shape = (2 * self.history + 1, size, size)
+        self.observation_shape = (2 * self.history + 1 + (RICH_PLANES if features == "rich" else 0), size, size)
         self._t = _tables(size)
         self._initial: GoState | None = None
 
@@ -255,6 +267,7 @@ class Go(Game):
             "ko": self.ko,
             "max_moves": self.max_moves,
             "history": self.history,
+            "features": self.features,
         }
 
     def gtp_rules(self) -> Go:
@@ -691,7 +704,7 @@ class GoState(State):
         t = self._t
         n = t.size
         hist = self.game.history
-        obs = np.zeros((2 * hist + 1, n, n), dtype=np.float32)
+        obs = np.zeros(self.game.observation_shape, dtype=np.float32)
         me = self._to_play + 1
         boards = (self._board,) + self._prev
         stacked = np.frombuffer(b"".join(boards), dtype=np.uint8).reshape(len(boards), t.length)
@@ -699,9 +712,51 @@ class GoState(State):
         k = len(boards)
         obs[0 : 2 * k : 2] = cells == me
         obs[1 : 2 * k : 2] = cells == 3 - me
+        colour = 2 * hist
         if me == BLACK:
-            obs[-1] = 1.0
+            obs[colour] = 1.0
+        if self.game.features == "rich":
+            self._rich_planes(obs[colour + 1 :])
         return obs
+
+    def _rich_planes(self, planes: np.ndarray) -> None:
+        """Fill the ``RICH_PLANES`` planes ``[9, size, size]`` of "rich" features (mover's view)."""
+        t = self._t
+        n = t.size
+        me = self._to_play + 1
+        flat = planes.reshape(RICH_PLANES, n * n)
+        for stones, libs in self._groups.values():
+            colour = self._board[stones[0]]
+            plane = (0 if colour == me else 3) + min(len(libs), 3) - 1
+            flat[plane, [t.p2a[p] for p in stones]] = 1.0
+        for action in self.ko_banned():
+            flat[6, action] = 1.0
+        if self.last_action == self.game.pass_action:
+            flat[7] = 1.0
+        komi = self.game.komi if me == WHITE else -self.game.komi
+        flat[8] = max(-4.0, min(4.0, komi / 15.0))
+
+    def ko_banned(self) -> list[int]:
+        """Empty points the mover may not play although the move would not be suicide: ko or superko."""
+        mask = self.legal_mask()
+        t = self._t
+        board = self._board
+        return [a for a in range(t.npoints)
+                if not mask[a] and board[t.a2p[a]] == EMPTY and not self._suicide(t.a2p[a])]
+
+    def _suicide(self, p: int) -> bool:
+        """Whether a stone of the mover at the empty point ``p`` would have no liberty."""
+        board, gid, groups = self._board, self._gid, self._groups
+        c = self._to_play + 1
+        for q in self._t.nbrs[p]:
+            v = board[q]
+            if v == EMPTY:
+                return False
+            if v == c and len(groups[gid[q]][1]) > 1:
+                return False
+            if v == 3 - c and len(groups[gid[q]][1]) == 1:
+                return False  # it captures
+        return True
 
     def action_to_text(self, action: int) -> str:
         return vertex_text(int(action), self._t.size)
@@ -746,17 +801,21 @@ class GoState(State):
         """Simple ko only: the action the mover may not play now (None if none)."""
         return None if not self._ko else self._t.p2a[self._ko]
 
-    def area(self) -> tuple[int, int]:
-        """Tromp-Taylor area (black, white): stones plus empty regions reaching only that colour."""
+    def ownership(self) -> np.ndarray:
+        """float32 ``[size * size]`` (action order): +1 where Black owns the point, -1 White, 0 nobody.
+
+        Tromp-Taylor area: a stone is its colour's; an empty region belongs to the one
+        colour whose stones alone it reaches, else to nobody (dame, seki).
+        """
         t = self._t
         board = self._board
         nbrs = t.nbrs
-        area = [0, 0, 0, 0]
+        owner = np.zeros(t.npoints, dtype=np.float32)
         seen = bytearray(t.length)
-        for p in t.a2p:
+        for a, p in enumerate(t.a2p):
             v = board[p]
             if v != EMPTY:
-                area[v] += 1
+                owner[a] = 1.0 if v == BLACK else -1.0
                 continue
             if seen[p]:
                 continue
@@ -765,18 +824,23 @@ class GoState(State):
             reach = 0
             i = 0
             while i < len(region):
-                for n in nbrs[region[i]]:
-                    v = board[n]
+                for q in nbrs[region[i]]:
+                    v = board[q]
                     if v == EMPTY:
-                        if not seen[n]:
-                            seen[n] = 1
-                            region.append(n)
+                        if not seen[q]:
+                            seen[q] = 1
+                            region.append(q)
                     elif v != EDGE:
                         reach |= v
                 i += 1
             if reach == BLACK or reach == WHITE:
-                area[reach] += len(region)
-        return area[BLACK], area[WHITE]
+                owner[[t.p2a[q] for q in region]] = 1.0 if reach == BLACK else -1.0
+        return owner
+
+    def area(self) -> tuple[int, int]:
+        """Tromp-Taylor area (black, white): stones plus empty regions reaching only that colour."""
+        owner = self.ownership()
+        return int(np.count_nonzero(owner > 0)), int(np.count_nonzero(owner < 0))
 
     def score(self) -> float:
         """Black's area minus White's area minus komi (positive: Black is ahead). Any time."""

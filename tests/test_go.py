@@ -35,7 +35,8 @@ def empty_count(state: GoState) -> int:
 
 def test_options_round_trip():
     game = games.make("go", size=9)
-    assert game.options() == {"size": 9, "komi": 7.5, "ko": "positional", "max_moves": 162, "history": 4}
+    assert game.options() == {"size": 9, "komi": 7.5, "ko": "positional", "max_moves": 162, "history": 4,
+                              "features": "stones"}
     assert games.from_spec(game.spec()) == game
     other = games.make("go", size=13, komi=6, ko="simple", max_moves=50, history=8)
     assert games.from_spec(other.spec()) == other
@@ -45,7 +46,7 @@ def test_options_round_trip():
 
 @pytest.mark.parametrize(
     "options", [{"size": 4}, {"size": 20}, {"size": 9.0}, {"komi": 7.25}, {"komi": "7.5"}, {"ko": "super"},
-                {"max_moves": 0}, {"history": 0}],
+                {"max_moves": 0}, {"history": 0}, {"features": "katago"}],
 )
 def test_bad_options(options):
     with pytest.raises(UnknownGameError) as err:
@@ -642,3 +643,47 @@ def test_simple_ko_random_play_invariants():
                 assert not mask[s.ko_point]
             s = s.apply_unchecked(rng.choice(np.flatnonzero(mask).tolist()))
             s._check_invariants()
+
+
+def test_ownership_is_the_final_area_on_a_hand_made_position():
+    """Black owns its stones and the left region; White its stones and the right; the point between is dame."""
+    game = games.make("go", size=5, komi=0.5)
+    # Columns A-B black wall at B, columns D-E white wall at D; column C: dame on C3.
+    black = [f"B{r}" for r in range(1, 6)]
+    white = [f"D{r}" for r in range(1, 6)]
+    state = game.setup_state([game.parse_action(v) for v in black], [game.parse_action(v) for v in white])
+    owner = state.ownership().reshape(5, 5)  # row 0 is the top (row 5)
+    assert (owner[:, :2] == 1).all() and (owner[:, 3:] == -1).all()
+    assert (owner[:, 2] == 0).all()  # column C touches both colours
+    assert state.area() == (10, 10) and state.score() == -0.5
+    with_c = game.setup_state([game.parse_action(v) for v in black + ["C3"]], [game.parse_action(v) for v in white])
+    owner = with_c.ownership().reshape(5, 5)
+    assert owner[2, 2] == 1 and owner[0, 2] == 0  # the stone is Black's; C5 still reaches both
+
+
+def test_rich_features_planes_on_known_positions():
+    """The ko-banned point, liberties, last pass and komi planes of "rich" features, on a ko.
+
+        3 . X O .        Black (X) plays C2 and captures B2;
+        2 X O . O        White may not take back at once: B2 is ko-banned for White,
+        1 . X O .        and Black's C2 stone has one liberty (B2).
+          A B C D
+    """
+    game = games.make("go", size=5, komi=7.5, features="rich", ko="simple", history=1)
+    assert game.observation_shape == (3 + 9, 5, 5)
+    assert games.make("go", size=5).observation_shape == (9, 5, 5)
+    v = game.parse_action
+    start = game.setup_state([v("B3"), v("A2"), v("B1")], [v("C3"), v("B2"), v("D2"), v("C1")])
+    s = start.apply(v("C2"))
+    assert s.to_play == 1 and not s.legal_mask()[v("B2")]
+    assert s.ko_banned() == [v("B2")]
+    rich = s.observation()[3:].reshape(9, 25)
+    assert rich[6].nonzero()[0].tolist() == [v("B2")]
+    assert rich[3, v("C2")] == 1.0  # the opponent's (Black's) stone with one liberty
+    assert rich[0:6, v("C3")].tolist() == [0, 1, 0, 0, 0, 0]  # White's C3: two liberties (C4, D3)
+    stones = (s.observation()[0] + s.observation()[1]).reshape(25)
+    assert ((rich[0:6].sum(axis=0) > 0) == (stones > 0)).all()  # one liberty plane per stone, none elsewhere
+    assert (rich[8] == 7.5 / 15).all()  # White's side of the komi
+    assert (rich[7] == 0).all()
+    passed = s.apply(game.pass_action).observation()[3:]
+    assert (passed[7] == 1.0).all() and (passed[8] == -7.5 / 15).all() and passed[6].sum() == 0
