@@ -372,7 +372,7 @@ class ReplayService:
             except TrajectoryError as err:
                 skip(record, err)
                 continue
-            stored.append((record, trajectory.num_moves))
+            stored.append((record, trajectory.num_training_positions))
         # Newest games that fit the window, replayed oldest-first.
         keep, room = [], self.buffer.capacity
         for record, length in reversed(stored):
@@ -389,7 +389,8 @@ class ReplayService:
                 games_count -= 1
                 positions -= length
                 continue
-            self.buffer.add_game(*arrays, trajectory.weights_version)
+            if len(arrays[3]):  # a game against an opponent may leave the learner no move to train on
+                self.buffer.add_game(*arrays, trajectory.weights_version)
         # Counters cover every stored game, not only the window.
         self.buffer.games_added = games_count
         self.buffer.positions_added = positions
@@ -484,7 +485,8 @@ class ReplayService:
                 self.sampler.offer(trajectory)
         positions = 0
         for (obs, masks, policies, values), version in arrays:
-            self.buffer.add_game(obs, masks, policies, values, version)
+            if len(values):  # a game against an opponent may leave the learner no move to train on
+                self.buffer.add_game(obs, masks, policies, values, version)
             positions += len(values)
         self.rejected += len(reasons)
         for reason in reasons:

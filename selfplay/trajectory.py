@@ -19,7 +19,10 @@ Wire format (``encode``/``decode``): one msgpack map with exactly the keys
 * version 2 only: ``"resign_threshold"``: the resignation threshold self-play used for
   this game (a number in [-1, 1]) or None (resignation off); ``"playthrough"``: bool,
   True for a game whose resignation was switched off to measure false resignations
-  (it is played to the end, whatever the threshold says).
+  (it is played to the end, whatever the threshold says); ``"opponent"``: None for a
+  self-play game, else the name (1..64 characters) of the frozen opponent the learner
+  played (a league snapshot, an exploited target); ``"trained_side"``: None (both
+  players' moves are training data) or the player (0 or 1) whose moves alone are.
 
 Version 1 records (no cheap plies, no resignation fields) still decode.
 
@@ -83,7 +86,7 @@ _KEYS = frozenset(
         "resigned_by",
     }
 )
-_KEYS_V2 = _KEYS | {"resign_threshold", "playthrough"}
+_KEYS_V2 = _KEYS | {"resign_threshold", "playthrough", "opponent", "trained_side"}
 
 
 class TrajectoryError(ZeroplayError, ValueError):
@@ -110,6 +113,9 @@ class Trajectory:
         resign_threshold: the resignation threshold in effect for this game (None: off).
         playthrough: resignation was off for this game so that its false resignations
             can be counted (:mod:`selfplay.resignation`).
+        opponent: the frozen opponent the learner played, or None for self-play.
+        trained_side: the player whose moves alone are training data (a game against an
+            opponent), or None for both.
     """
 
     game_spec: dict
@@ -122,10 +128,19 @@ class Trajectory:
     resigned_by: int | None = None
     resign_threshold: float | None = None
     playthrough: bool = False
+    opponent: str | None = None
+    trained_side: int | None = None
 
     @property
     def num_moves(self) -> int:
         return len(self.actions)
+
+    @property
+    def num_training_positions(self) -> int:
+        """The plies that are training examples: all, or only ``trained_side``'s (who moves at even plies if 0)."""
+        if self.trained_side is None:
+            return self.num_moves
+        return (self.num_moves + 1 - self.trained_side) // 2
 
     def game(self) -> Game:
         return games.from_spec(dict(self.game_spec))
@@ -158,6 +173,8 @@ def encode(trajectory: Trajectory) -> bytes:
         "resigned_by": None if trajectory.resigned_by is None else int(trajectory.resigned_by),
         "resign_threshold": None if trajectory.resign_threshold is None else float(trajectory.resign_threshold),
         "playthrough": bool(trajectory.playthrough),
+        "opponent": trajectory.opponent,
+        "trained_side": None if trajectory.trained_side is None else int(trajectory.trained_side),
     }
     return msgpack.packb(message, use_bin_type=True)
 
@@ -314,6 +331,8 @@ def parse(
             raise TrajectoryError(f"format {message['format']!r} is not {FORMAT_NAME!r}")
         threshold, playthrough = message.get("resign_threshold"), message.get("playthrough", False)
         _check_resignation(threshold, playthrough)
+        opponent, trained_side = message.get("opponent"), message.get("trained_side")
+        _check_opponent(opponent, trained_side)
         spec = _check_spec(message["game"])
         returns = message["returns"]
         if not isinstance(returns, list) or not all(_is_number(r) for r in returns):
@@ -355,6 +374,8 @@ def parse(
             resigned_by=message["resigned_by"],
             resign_threshold=None if threshold is None else float(threshold),
             playthrough=bool(playthrough),
+            opponent=opponent,
+            trained_side=trained_side,
         )
         return trajectory, game
     except TrajectoryError:
@@ -386,6 +407,13 @@ def _check_resignation(threshold: Any, playthrough: Any) -> None:
         raise TrajectoryError(f"resign_threshold must be None or a number in [-1, 1] (got {threshold!r})")
     if not isinstance(playthrough, bool):
         raise TrajectoryError(f"playthrough must be a bool (got {playthrough!r})")
+
+
+def _check_opponent(opponent: Any, trained_side: Any) -> None:
+    if opponent is not None and (not isinstance(opponent, str) or not 1 <= len(opponent) <= 64):
+        raise TrajectoryError(f"opponent must be None or a name of 1..64 characters (got {opponent!r})")
+    if trained_side is not None and (not _is_int(trained_side) or trained_side not in (0, 1)):
+        raise TrajectoryError(f"trained_side must be 0, 1 or None (got {trained_side!r})")
 
 
 def decode_training(
@@ -431,6 +459,7 @@ def validate(
     try:
         _check_scalars(trajectory.weights_version, trajectory.returns, trajectory.termination, trajectory.resigned_by)
         _check_resignation(trajectory.resign_threshold, trajectory.playthrough)
+        _check_opponent(trajectory.opponent, trajectory.trained_side)
         if game is None:
             game = _game_of(trajectory.game_spec)
         actions = np.asarray(trajectory.actions)
@@ -546,7 +575,11 @@ class _Examples:
         values = np.asarray(trajectory.returns, dtype=np.float32)[self.movers]
         if q_weight:
             values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)
-        return self.observations, self.legal_masks, targets, values.astype(np.float32)
+        arrays = (self.observations, self.legal_masks, targets, values.astype(np.float32))
+        if trajectory.trained_side is None:
+            return arrays
+        keep = self.movers == trajectory.trained_side  # only the learner's moves of a game against an opponent
+        return tuple(a[keep] for a in arrays)  # type: ignore[return-value]
 
 
 __all__ = [

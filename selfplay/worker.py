@@ -24,7 +24,7 @@ import numpy as np
 from games.base import Game, State
 from selfplay.evaluators import Evaluator, PositionEvaluator
 from selfplay.resignation import ResignationSettings
-from selfplay.search import SearchConfig, Tree, search
+from selfplay.search import SearchConfig, SearchOutput, Tree, search
 from selfplay.trajectory import Trajectory
 
 
@@ -49,6 +49,9 @@ class WorkerConfig:
         resignation: how games are resigned (:mod:`selfplay.resignation`); the threshold
             itself comes from outside (:meth:`Worker.set_resign_threshold`), chosen from
             the false resignations of the playthrough games.
+        opponent_share: with an opponent set (:meth:`Worker.set_opponent`: a league
+            snapshot, an exploited target), the share of new games played against it.
+        opponent_config: how the opponent searches (its own settings; no noise is added).
 
     The move limit, if any, is the game's own.
     """
@@ -60,6 +63,8 @@ class WorkerConfig:
     full_search_share: float = 1.0
     cheap_simulations: int | None = None
     resignation: ResignationSettings = ResignationSettings()
+    opponent_share: float = 1.0
+    opponent_config: SearchConfig = SearchConfig(num_simulations=64)
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_games, int) or isinstance(self.num_games, bool) or self.num_games < 1:
@@ -78,6 +83,11 @@ class WorkerConfig:
                                   or not 1 <= cheap <= self.search.num_simulations):
             raise ValueError(f"WorkerConfig.cheap_simulations must be None or 1..{self.search.num_simulations} "
                              f"(the full budget), got {cheap!r}")
+        share = self.opponent_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"WorkerConfig.opponent_share must be in [0, 1] (got {share!r})")
+        if not isinstance(self.opponent_config, SearchConfig):
+            raise ValueError(f"WorkerConfig.opponent_config must be a SearchConfig (got {self.opponent_config!r})")
         if not isinstance(self.resignation, ResignationSettings):
             raise ValueError(f"WorkerConfig.resignation must be ResignationSettings (got {self.resignation!r})")
 
@@ -175,6 +185,8 @@ class _Game:
     root_values: list = dataclasses.field(default_factory=list)
     weights_version: int | None = None
     playthrough: bool = False
+    learner_side: int | None = None  # against the opponent: the player the learner is; None: self-play
+    opponent: str | None = None
 
 
 class Worker:
@@ -202,6 +214,8 @@ class Worker:
         self.rng = rng
         self._timed = _timing(evaluate)
         self._weights_version = int(weights_version)
+        self._opponent: _TimedEvaluator | None = None
+        self._opponent_name: str | None = None
         self._games = [self._new_game() for _ in range(config.num_games)]
         self._simulations = 0
         self._moves = 0
@@ -210,6 +224,7 @@ class Worker:
         self._resigned = 0
         self._total_seconds = 0.0
         self._resign_threshold: float | None = None
+
 
     # ---- evaluator
     @property
@@ -242,9 +257,30 @@ class Worker:
     # ---- playing
     def _new_game(self) -> _Game:
         state = self.game.initial_state()
+        if self._opponent is not None and self.rng.random() < self.config.opponent_share:
+            side = int(self.rng.integers(2))
+            return _Game(state=state, root=state, learner_side=side, opponent=self._opponent_name)
         settings = self.config.resignation
         playthrough = bool(settings.enabled and self.rng.random() < settings.playthrough_share)
         return _Game(state=state, root=state, playthrough=playthrough)
+
+    # ---- an opponent
+    def set_opponent(self, evaluate: Evaluator | None, name: str | None = None) -> None:
+        """Play a share (``config.opponent_share``) of the new games against ``evaluate`` (None: none).
+
+        The learner takes a random side; the opponent searches with ``config.opponent_config``
+        (no noise); only the learner's moves become training data (``Trajectory.trained_side``).
+        ``name`` identifies the opponent in the records (e.g. a league snapshot).
+        Games in progress keep the opponent they started with only until this call: they
+        are replaced by fresh games when the opponent changes.
+        """
+        if evaluate is None:
+            self._opponent, self._opponent_name = None, None
+        else:
+            if not name or len(name) > 64:
+                raise ValueError(f"an opponent needs a name of 1..64 characters, got {name!r}")
+            self._opponent, self._opponent_name = _timing(evaluate), name
+        self._games = [g if g.learner_side is None else self._new_game() for g in self._games]
 
     def _resigns(self, g: _Game, value: float) -> bool:
         settings = self.config.resignation
@@ -253,51 +289,73 @@ class Worker:
                 and len(g.actions) >= settings.min_moves and value < threshold)
 
     def step(self) -> list[Trajectory]:
-        """Play one move in every game; returns the games that finished (already replaced)."""
+        """Play one move in every game; returns the games that finished (already replaced).
+
+        The games whose player to move is the learning side (every self-play game, and
+        the learner's turns of games against the opponent) are searched together with the
+        worker's evaluator; the opponent's turns together with the opponent's.
+        """
         start = time.perf_counter()
         cfg = self.config
+        games_ = self._games
+        mine = [i for i, g in enumerate(games_) if g.learner_side is None or g.state.to_play == g.learner_side]
+        theirs = [i for i, g in enumerate(games_) if i not in set(mine)] if len(mine) < len(games_) else []
         if cfg.full_search_share < 1.0:  # playout cap randomization: full or cheap, per game and move
-            full = [bool(self.rng.random() < cfg.full_search_share) for _ in self._games]
+            full = [bool(self.rng.random() < cfg.full_search_share) for _ in mine]
             budgets: list[int] | None = [cfg.search.num_simulations if f else cfg.cheap_budget for f in full]
         else:
-            full, budgets = [True] * len(self._games), None
-        result = search(
-            [g.root for g in self._games],
-            self._timed,
-            cfg.search,
-            self.rng,
-            add_noise=[cfg.add_noise and f for f in full],
-            move_numbers=[len(g.actions) for g in self._games],
-            simulations=budgets,
-        )
+            full, budgets = [True] * len(mine), None
+        outputs: dict[int, SearchOutput] = {}
+        simulations = 0
+        result = None
+        if mine:
+            result = search(
+                [games_[i].root for i in mine], self._timed, cfg.search, self.rng,
+                add_noise=[cfg.add_noise and f for f in full],
+                move_numbers=[len(games_[i].actions) for i in mine],
+                simulations=budgets,
+            )
+            outputs.update(zip(mine, result.outputs, strict=True))
+            simulations += result.num_simulations
+        if theirs:
+            assert self._opponent is not None
+            against = search([games_[i].state for i in theirs], self._opponent, cfg.opponent_config, self.rng,
+                             add_noise=False)
+            outputs.update(zip(theirs, against.outputs, strict=True))
+            simulations += against.num_simulations
+        full_of = dict(zip(mine, full, strict=True))
         finished = []
         continuing = []
-        for i, (g, out, is_full) in enumerate(zip(self._games, result.outputs, full, strict=True)):
+        for i in range(len(games_)):
+            g, out = games_[i], outputs[i]
             if g.weights_version is None:
                 g.weights_version = self._weights_version
             value = float(np.clip(out.root_value, -1.0, 1.0))
-            if self._resigns(g, value):
+            if g.learner_side is None and self._resigns(g, value):
                 finished.append(self._trajectory(g, resigned=True))
-                self._games[i] = self._new_game()
+                games_[i] = self._new_game()
                 continue
             action = out.action
             g.actions.append(action)
-            g.policies.append(out.legal_policy.astype(np.float32) if is_full else _NO_POLICY)
+            g.policies.append(out.legal_policy.astype(np.float32) if full_of.get(i, False) else _NO_POLICY)
             g.root_values.append(value)
             g.state = g.state.apply(action)
             if g.state.is_terminal():
                 finished.append(self._trajectory(g))
-                self._games[i] = self._new_game()
+                games_[i] = self._new_game()
             else:
                 g.root = g.state
-                continuing.append(i)
-        if cfg.tree_reuse and continuing:
-            actions = [self._games[i].actions[-1] for i in continuing]
-            for i, tree in zip(continuing, result.subtrees(continuing, actions), strict=True):
+                if g.learner_side is None:
+                    continuing.append(i)
+        if cfg.tree_reuse and continuing and result is not None:
+            position = {i: k for k, i in enumerate(mine)}
+            kept = [i for i in continuing if i in position]
+            actions = [games_[i].actions[-1] for i in kept]
+            for i, tree in zip(kept, result.subtrees([position[i] for i in kept], actions), strict=True):
                 if tree is not None:
-                    self._games[i].root = tree
-        self._simulations += result.num_simulations
-        self._moves += len(result.outputs)
+                    games_[i].root = tree
+        self._simulations += simulations
+        self._moves += len(games_)
         self._full += sum(full)
         self._finished += len(finished)
         self._resigned += sum(t.termination == "resigned" for t in finished)
@@ -321,6 +379,8 @@ class Worker:
             resigned_by=g.state.to_play if resigned else None,
             resign_threshold=self._resign_threshold if self.config.resignation.enabled else None,
             playthrough=g.playthrough,
+            opponent=g.opponent,
+            trained_side=g.learner_side,
         )
 
     def trajectories(self) -> Iterator[Trajectory]:

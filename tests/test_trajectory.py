@@ -438,7 +438,7 @@ def test_cheap_plies_carry_no_policy_target_and_train_values_only():
     # A version-1 record may not leave a ply without its policy.
     msg = message_of(traj)
     msg["version"] = 1
-    del msg["resign_threshold"], msg["playthrough"]
+    del msg["resign_threshold"], msg["playthrough"], msg["opponent"], msg["trained_side"]
     with pytest.raises(TrajectoryError, match=r"policy_lengths must lie in 1\.\.9"):
         decode(pack(msg))
 
@@ -446,7 +446,7 @@ def test_cheap_plies_carry_no_policy_target_and_train_values_only():
 def test_version_1_records_still_decode():
     msg = message_of(make_trajectory())
     msg["version"] = 1
-    del msg["resign_threshold"], msg["playthrough"]
+    del msg["resign_threshold"], msg["playthrough"], msg["opponent"], msg["trained_side"]
     back = decode(pack(msg))
     assert back.resign_threshold is None and back.playthrough is False
     np.testing.assert_array_equal(back.actions, make_trajectory().actions)

@@ -8,7 +8,7 @@ import pytest
 import games
 from selfplay.evaluators import uniform_evaluator
 from selfplay.search import SearchConfig
-from selfplay.trajectory import decode, encode, training_arrays
+from selfplay.trajectory import decode, decode_training, encode, training_arrays
 from selfplay.worker import Worker, WorkerConfig
 
 TTT = games.make("tictactoe")
@@ -187,3 +187,32 @@ def test_resignation_ends_a_game_for_the_mover_and_playthrough_games_play_on():
     assert worker.stats.games_resigned == len(resigned)
     with pytest.raises(ValueError, match="threshold"):
         worker.set_resign_threshold(-2.0)
+
+
+def test_games_against_an_opponent_train_only_the_learners_moves():
+    opponent_calls = []
+
+    def opponent(obs, masks):
+        opponent_calls.append(len(obs))
+        return uniform_evaluator(obs, masks)
+
+    cfg = WorkerConfig(num_games=8, search=SearchConfig(num_simulations=4), opponent_share=1.0,
+                       opponent_config=SearchConfig(num_simulations=2))
+    worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0))
+    worker.set_opponent(opponent, "step-100")
+    games_ = [t for t in worker.play(24) if t.opponent is not None]  # the first 8 games were begun as self-play
+    assert opponent_calls and len(games_) >= 16
+    sides = {t.trained_side for t in games_}
+    assert sides == {0, 1}  # the learner takes both colours
+    for t in games_:
+        assert t.opponent == "step-100"
+        for ply, policy in enumerate(t.policies):
+            assert (len(policy) > 0) == (ply % 2 == t.trained_side)  # the opponent's plies record nothing
+        back, (obs, masks, targets, values) = decode_training(encode(t), TTT)
+        assert back.trained_side == t.trained_side and len(values) == t.num_training_positions
+        assert (targets.sum(axis=1) > 0.99).all()  # every training row is one of the learner's moves
+    worker.set_opponent(None)
+    plain = worker.play(5)
+    assert all(t.opponent is None and t.trained_side is None for t in plain[-2:])
+    with pytest.raises(ValueError, match="name"):
+        worker.set_opponent(opponent, "")
