@@ -5,7 +5,8 @@ Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 * :mod:`learner.network`: :class:`NetworkConfig`, :class:`PolicyValueNet`
 * :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`
 * :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`Batch`
-* :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`
+* :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`,
+  :func:`make_optimizer`, :func:`weight_decay_factor`
 * :mod:`learner.checkpoint`: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_network`,
   :func:`latest_checkpoint`, :func:`latest_valid_checkpoint`, :func:`verify_checkpoint`, :class:`CheckpointError`
 * :mod:`learner.inference`: :class:`TorchEvaluator`, :func:`network_throughput`
@@ -28,7 +29,7 @@ from learner.inference import TorchEvaluator, network_throughput, set_torch_thre
 from learner.loss import LossTerms, compute_loss
 from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet
 from learner.replay import Batch, ReplayBuffer
-from learner.train import Learner, TrainConfig, learning_rate_at
+from learner.train import Learner, TrainConfig, TrainConfigError, learning_rate_at, make_optimizer, weight_decay_factor
 
 __all__ = [
     "MASK_VALUE",
@@ -42,6 +43,7 @@ __all__ = [
     "ReplayBuffer",
     "TorchEvaluator",
     "TrainConfig",
+    "TrainConfigError",
     "compute_loss",
     "latest_checkpoint",
     "latest_valid_checkpoint",
@@ -49,8 +51,10 @@ __all__ = [
     "list_checkpoints",
     "load_checkpoint",
     "load_network",
+    "make_optimizer",
     "network_throughput",
     "save_checkpoint",
     "set_torch_threads",
     "verify_checkpoint",
+    "weight_decay_factor",
 ]

@@ -8,11 +8,12 @@
   actions), averaged over the batch;
 * ``value`` is the mean squared error ``(z - v)^2`` against the outcome ``z``.
 
-L2 regularisation is **not** part of this loss: it is applied through the
-optimizer's weight decay (see :class:`learner.train.TrainConfig`, default
-``c = 1e-4`` as in AlphaZero). With SGD, weight decay ``c`` adds ``c * w`` to the
-gradient, i.e. it is the gradient of ``(c / 2) * ||w||^2``; it is applied to
-convolution and linear weights only, not to biases or batch-norm parameters.
+Weight decay is **not** part of this loss: the optimizer applies it to
+convolution and linear weights only, not to biases or batch-norm parameters (see
+:mod:`learner.train`). With SGD ``weight_decay`` is the L2 coefficient ``c`` (it adds
+``c * w`` to the gradient, the gradient of ``(c / 2) * ||w||^2``, as in AlphaZero
+with ``c = 1e-4``); with AdamW it is decoupled decay (weights shrink by
+``lr * weight_decay`` per step).
 
 Metrics returned alongside (no gradient needed):
 

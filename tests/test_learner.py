@@ -13,7 +13,14 @@ import games
 from learner.loss import compute_loss
 from learner.network import MASK_VALUE, NetworkConfig
 from learner.replay import ReplayBuffer
-from learner.train import Learner, TrainConfig, learning_rate_at
+from learner.train import (
+    Learner,
+    TrainConfig,
+    TrainConfigError,
+    learning_rate_at,
+    make_optimizer,
+    weight_decay_factor,
+)
 
 torch.set_num_threads(2)
 
@@ -150,6 +157,67 @@ def test_weight_decay_only_on_weights() -> None:
     assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
     assert all(p.dim() > 1 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
     assert learner.optimizer.defaults["nesterov"] and learner.optimizer.defaults["momentum"] == 0.9
+
+
+def _zero_gradient_run(config: TrainConfig, steps: int) -> tuple[float, float]:
+    """The optimizer that :class:`Learner` builds, on one weight and one bias whose loss gradient is
+    zero, stepped ``steps`` times at the schedule's rates: ``(weight factor, bias factor)``."""
+    weight = torch.nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
+    bias = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    optimizer = make_optimizer(config, [("conv.weight", weight), ("conv.bias", bias)])
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(config, step)
+        weight.grad = torch.zeros_like(weight)
+        bias.grad = torch.zeros_like(bias)
+        optimizer.step()
+    return float(weight.detach()[0, 0]), float(bias.detach()[0])
+
+
+@pytest.mark.parametrize(("game", "steps"), [("tictactoe", 10_000), ("connect4", 20_000)])
+def test_shipped_weight_decay_shrinks_an_idle_weight_over_a_run(game: str, steps: int) -> None:
+    """The per-game defaults' decay does something over a typical run: a weight with no loss
+    gradient ends at most half its size (AdamW at lr 1e-3 with 1e-4 kept 0.998 of it), and not
+    below 5%, and the optimizer does what weight_decay_factor states."""
+    from cluster.config.run import resolve
+
+    config = resolve(game).train
+    weight, bias = _zero_gradient_run(config, steps)
+    assert weight == pytest.approx(weight_decay_factor(config, steps), rel=1e-9)
+    assert 0.05 <= weight <= 0.5, (config.optimizer, config.learning_rate, config.weight_decay, weight)
+    assert bias == 1.0  # biases are not decayed
+    assert config.decay_per_step == pytest.approx(1e-4)
+
+
+def test_weight_decay_means_l2_for_sgd_and_decoupled_decay_for_adamw() -> None:
+    """What TrainConfig's docstring says, checked against torch's optimizers."""
+    w0, g, lr, c = 0.5, 0.3, 0.1, 0.01
+    # SGD: gradient += c * w, then the step (no momentum, to see the gradient itself)
+    plain = TrainConfig(optimizer="sgd", learning_rate=lr, weight_decay=c, momentum=0.0, nesterov=False)
+    weight = torch.nn.Parameter(torch.full((1, 1), w0, dtype=torch.float64))
+    optimizer = make_optimizer(plain, [("w", weight)])
+    weight.grad = torch.full_like(weight, g)
+    optimizer.step()
+    assert float(weight) == pytest.approx(w0 - lr * (g + c * w0), rel=1e-12)
+    # AdamW: the weight is multiplied by (1 - lr * wd), separately from Adam's own step
+    adamw = TrainConfig(optimizer="adamw", learning_rate=lr, weight_decay=c)
+    weight = torch.nn.Parameter(torch.full((1, 1), w0, dtype=torch.float64))
+    optimizer = make_optimizer(adamw, [("w", weight)])
+    weight.grad = torch.full_like(weight, g)
+    optimizer.step()
+    adam_step = lr * g / (abs(g) + 1e-8)  # Adam's bias-corrected first step is lr * sign(g)
+    assert float(weight) == pytest.approx(w0 * (1 - lr * c) - adam_step, rel=1e-9)
+    assert adamw.decay_per_step == pytest.approx(lr * c)
+    # SGD with Nesterov momentum: the exact factor, and the steady-state rate lr * c / (1 - momentum)
+    sgd = TrainConfig(learning_rate=0.02, weight_decay=1e-4, lr_schedule="step", lr_milestones=(300,), lr_gamma=0.1)
+    weight, bias = _zero_gradient_run(sgd, 600)
+    assert weight == pytest.approx(weight_decay_factor(sgd, 600), rel=1e-12) and bias == 1.0
+    per_step = 1 - weight_decay_factor(sgd, 201) / weight_decay_factor(sgd, 200)
+    assert per_step == pytest.approx(sgd.decay_per_step, rel=1e-3)
+    assert sgd.decay_per_step == pytest.approx(0.02 * 1e-4 / 0.1)
+    assert weight_decay_factor(TrainConfig(weight_decay=0.0), 100) == 1.0
+    with pytest.raises(TrainConfigError, match="steps"):
+        weight_decay_factor(sgd, -1)
 
 
 def test_learning_rate_schedules() -> None:
