@@ -5,7 +5,11 @@
 * ``policy`` is the cross-entropy ``-sum_a pi(a) log p(a)`` between the search's
   target ``pi`` and the network's softmax ``p``, both restricted to the legal
   actions (illegal logits are masked, the target is renormalised over legal
-  actions), averaged over the batch;
+  actions), averaged over the rows that **have** a policy target. A row whose
+  target is all zero over the legal actions (a position searched too little to
+  record one, as with playout cap randomization) has no policy loss and does not
+  count in the average: ``policy = sum_{b in T} CE_b / max(|T|, 1)`` with ``T`` the
+  rows with a target (0 when no row has one);
 * ``value`` is the mean squared error ``(z - v)^2`` against the outcome ``z``.
 
 Weight decay is **not** part of this loss: the optimizer applies it to
@@ -17,7 +21,9 @@ with ``c = 1e-4``); with AdamW it is decoupled decay (weights shrink by
 
 Metrics returned alongside (no gradient needed):
 
-* ``policy_entropy``: mean entropy of the network's policy over legal actions;
+* ``policy_entropy``: mean entropy of the network's policy over legal actions, over
+  the rows with a policy target (over all rows when none has one);
+* ``policy_target_fraction``: ``|T| / B``, the fraction of rows with a policy target;
 * ``value_accuracy``: fraction of positions where the value's predicted outcome
   agrees with the sign of the target. The predicted outcome is ``sign(v)`` with a
   dead zone ``|v| < draw_margin`` (default 1/3) counted as a draw, so that draws
@@ -43,15 +49,18 @@ class LossTerms(NamedTuple):
     value: torch.Tensor
     policy_entropy: torch.Tensor
     value_accuracy: torch.Tensor
+    policy_target_fraction: torch.Tensor
 
     def as_floats(self) -> dict[str, float]:
-        """``{"loss", "policy_loss", "value_loss", "policy_entropy", "value_accuracy"}`` as Python floats."""
+        """``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``, ``value_accuracy`` and
+        ``policy_target_fraction`` as Python floats."""
         return {
             "loss": float(self.total.detach()),
             "policy_loss": float(self.policy.detach()),
             "value_loss": float(self.value.detach()),
             "policy_entropy": float(self.policy_entropy),
             "value_accuracy": float(self.value_accuracy),
+            "policy_target_fraction": float(self.policy_target_fraction),
         }
 
 
@@ -71,7 +80,8 @@ def compute_loss(
         policy_logits: ``[B, A]`` raw or already-masked logits.
         value: ``[B]`` predicted values in ``[-1, 1]``.
         policy_target: ``[B, A]`` search distribution (non-negative; renormalised
-            over the legal actions; an all-zero row contributes no policy loss).
+            over the legal actions; a row that is all zero over them has no policy
+            target: no policy loss, and no weight in the policy average).
         value_target: ``[B]`` outcomes from the mover's point of view.
         legal_mask: ``[B, A]`` bool.
         value_weight: weight of the value term in ``total``.
@@ -94,8 +104,12 @@ def compute_loss(
     zero = torch.zeros((), dtype=log_p.dtype, device=log_p.device)
 
     target = torch.where(mask, policy_target.to(log_p.dtype), zero)
-    target = target / target.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-    policy_loss = -torch.where(mask, target * log_p, zero).sum(dim=-1).mean()
+    mass = target.sum(dim=-1, keepdim=True)  # [B, 1]
+    has_target = mass.squeeze(-1) > 0  # [B]
+    num_targets = has_target.sum()
+    target = target / mass.clamp_min(1e-12)
+    cross_entropy = -torch.where(mask, target * log_p, zero).sum(dim=-1)  # [B], 0 where no target
+    policy_loss = cross_entropy.sum() / num_targets.clamp_min(1).to(log_p.dtype)
 
     v = value.float()
     z = value_target.to(v.dtype)
@@ -105,10 +119,13 @@ def compute_loss(
 
     with torch.no_grad():
         p = log_p.exp()
-        entropy = -torch.where(mask, p * log_p, zero).sum(dim=-1).mean()
+        row_entropy = -torch.where(mask, p * log_p, zero).sum(dim=-1)  # [B]
+        rows = torch.where(num_targets > 0, has_target.to(log_p.dtype), torch.ones_like(row_entropy))
+        entropy = (row_entropy * rows).sum() / rows.sum()
+        target_fraction = num_targets.to(log_p.dtype) / max(b, 1)
         predicted = torch.where(v.abs() < draw_margin, torch.zeros_like(v), torch.sign(v))
         accuracy = (predicted == torch.sign(z)).float().mean()
-    return LossTerms(total, policy_loss, value_loss, entropy, accuracy)
+    return LossTerms(total, policy_loss, value_loss, entropy, accuracy, target_fraction)
 
 
 __all__ = ["DEFAULT_DRAW_MARGIN", "LossTerms", "compute_loss"]

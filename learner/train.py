@@ -355,7 +355,8 @@ class Learner:
 
         Returns:
             ``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``,
-            ``value_accuracy``, ``lr``, ``grad_norm`` (before clipping) and ``step``
+            ``value_accuracy``, ``policy_target_fraction`` (rows with a policy target,
+            see :mod:`learner.loss`), ``lr``, ``grad_norm`` (before clipping) and ``step``
             (the step count after this step), as floats.
         """
         obs, masks, policy_t, value_t = self._to_tensors(batch)

@@ -94,6 +94,38 @@ def test_loss_gradient_is_softmax_minus_target() -> None:
     assert logits.grad[0, 3] == 0
 
 
+def test_rows_without_a_policy_target_do_not_dilute_the_policy_loss() -> None:
+    """Positions without a policy target (all-zero rows, as playout cap randomization makes) get
+    no policy loss and no weight: the average is over the rows that have a target."""
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [1.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True], [True, True, False], [True, True, True], [True, True, True]])
+    targets = torch.tensor([[0.7, 0.2, 0.1], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    zeros, ones = torch.zeros(4), torch.ones(4)
+    # row 1's only mass would be on an illegal action: it has no target either
+    targets[1, 2] = 1.0
+    terms = compute_loss(logits, zeros, targets, ones, mask)
+    with_targets = compute_loss(logits[[0, 2]], zeros[:2], targets[[0, 2]], ones[:2], mask[[0, 2]])
+    assert terms.policy.item() == pytest.approx(with_targets.policy.item(), rel=1e-6)
+    assert terms.policy_entropy.item() == pytest.approx(with_targets.policy_entropy.item(), rel=1e-6)
+    assert terms.policy_target_fraction.item() == pytest.approx(0.5)
+    assert with_targets.policy_target_fraction.item() == 1.0
+    # by hand: the mean of the two rows' cross-entropies, not their sum over 4
+    log_p = torch.log_softmax(logits, -1)
+    expected = -((targets[0] * log_p[0]).sum() + log_p[2, 1]) / 2
+    assert terms.policy.item() == pytest.approx(expected.item(), rel=1e-6)
+    # the gradient of the rows without a target is zero
+    grad_logits = logits.clone().requires_grad_(True)
+    compute_loss(grad_logits, zeros, targets, ones, mask).total.backward()
+    assert torch.all(grad_logits.grad[[1, 3]] == 0) and torch.any(grad_logits.grad[0] != 0)
+    # no row with a target: no policy loss, entropy over all rows, fraction 0
+    none = compute_loss(logits, zeros, torch.zeros(4, 3), ones, mask)
+    assert none.policy.item() == 0.0 and none.policy_target_fraction.item() == 0.0
+    p = torch.softmax(torch.where(mask, logits, torch.tensor(MASK_VALUE)), -1)
+    entropy = -torch.where(mask, p * torch.log(p.clamp_min(1e-30)), torch.tensor(0.0)).sum(-1).mean()
+    assert none.policy_entropy.item() == pytest.approx(entropy.item(), rel=1e-5)
+    assert terms.as_floats()["policy_target_fraction"] == 0.5
+
+
 # --------------------------------------------------------------------- learner
 def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
@@ -128,6 +160,7 @@ def test_train_steps_reduce_loss_and_publish() -> None:
             "value_loss",
             "policy_entropy",
             "value_accuracy",
+            "policy_target_fraction",
             "lr",
             "grad_norm",
             "step",

@@ -327,6 +327,7 @@ class Trainer:
             "value_loss": lm.get("value_loss"),
             "policy_entropy": lm.get("policy_entropy"),
             "value_accuracy": lm.get("value_accuracy"),
+            "policy_target_fraction": lm.get("policy_target_fraction"),
             "lr": lm.get("lr"),
             "replay_size": replay.get("size"),
             "samples_per_position": replay.get("samples_per_position"),
