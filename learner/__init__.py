@@ -2,8 +2,8 @@
 
 Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 
-* :mod:`learner.network`: :class:`NetworkConfig`, :class:`PolicyValueNet`
-* :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`
+* :mod:`learner.network`: :class:`NetworkConfig`, :class:`PolicyValueNet`, :func:`expected_score`
+* :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`, :func:`wdl_target`
 * :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`Batch`
 * :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`,
   :func:`make_optimizer`, :func:`weight_decay_factor`
@@ -26,8 +26,15 @@ from learner.checkpoint import (
     verify_checkpoint,
 )
 from learner.inference import TorchEvaluator, network_throughput, set_torch_threads
-from learner.loss import LossTerms, compute_loss
-from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet
+from learner.loss import LossTerms, compute_loss, wdl_target
+from learner.network import (
+    MASK_VALUE,
+    NetworkConfig,
+    NetworkConfigError,
+    NetworkOutput,
+    PolicyValueNet,
+    expected_score,
+)
 from learner.replay import Batch, ReplayBuffer
 from learner.train import Learner, TrainConfig, TrainConfigError, learning_rate_at, make_optimizer, weight_decay_factor
 
@@ -39,12 +46,15 @@ __all__ = [
     "Learner",
     "LossTerms",
     "NetworkConfig",
+    "NetworkConfigError",
+    "NetworkOutput",
     "PolicyValueNet",
     "ReplayBuffer",
     "TorchEvaluator",
     "TrainConfig",
     "TrainConfigError",
     "compute_loss",
+    "expected_score",
     "latest_checkpoint",
     "latest_valid_checkpoint",
     "learning_rate_at",
@@ -56,5 +66,6 @@ __all__ = [
     "save_checkpoint",
     "set_torch_threads",
     "verify_checkpoint",
+    "wdl_target",
     "weight_decay_factor",
 ]

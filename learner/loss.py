@@ -10,7 +10,16 @@
   record one, as with playout cap randomization) has no policy loss and does not
   count in the average: ``policy = sum_{b in T} CE_b / max(|T|, 1)`` with ``T`` the
   rows with a target (0 when no row has one);
-* ``value`` is the mean squared error ``(z - v)^2`` against the outcome ``z``.
+* ``value`` depends on the network's value head (``NetworkConfig.value_head``), with
+  ``t`` the value target in ``[-1, 1]`` from the mover's view (the outcome ``z``, or
+  ``t = (1 - w) z + w q`` mixed with the search's root value ``q``):
+
+  - ``"scalar"``: the mean squared error ``(t - v)^2``;
+  - ``"wdl"``: the cross-entropy ``-sum_k y_k log softmax(l)_k`` of the three
+    (win, draw, loss) logits ``l`` against :func:`wdl_target` ``y = [max(t, 0),
+    1 - |t|, max(-t, 0)]``, averaged over the batch. ``y`` is one-hot for
+    ``t`` in ``{-1, 0, 1}`` and its expected score ``y_0 - y_2`` is ``t``; the loss is
+    smallest (the entropy of ``y``) when the network's probabilities equal ``y``.
 
 Weight decay is **not** part of this loss: the optimizer applies it to
 convolution and linear weights only, not to biases or batch-norm parameters (see
@@ -27,7 +36,10 @@ Metrics returned alongside (no gradient needed):
 * ``value_accuracy``: fraction of positions where the value's predicted outcome
   agrees with the sign of the target. The predicted outcome is ``sign(v)`` with a
   dead zone ``|v| < draw_margin`` (default 1/3) counted as a draw, so that draws
-  (``z = 0``) can be right too.
+  (``z = 0``) can be right too. ``v`` is the network's value, with a ``"wdl"`` head
+  its expected score, so the metric means the same for both heads;
+* ``value_mse``: ``mean (t - v)^2`` for both heads (``value`` itself for ``"scalar"``),
+  the value error comparable across heads.
 """
 
 from __future__ import annotations
@@ -50,10 +62,11 @@ class LossTerms(NamedTuple):
     policy_entropy: torch.Tensor
     value_accuracy: torch.Tensor
     policy_target_fraction: torch.Tensor
+    value_mse: torch.Tensor
 
     def as_floats(self) -> dict[str, float]:
-        """``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``, ``value_accuracy`` and
-        ``policy_target_fraction`` as Python floats."""
+        """``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``, ``value_accuracy``,
+        ``policy_target_fraction`` and ``value_mse`` as Python floats."""
         return {
             "loss": float(self.total.detach()),
             "policy_loss": float(self.policy.detach()),
@@ -61,7 +74,21 @@ class LossTerms(NamedTuple):
             "policy_entropy": float(self.policy_entropy),
             "value_accuracy": float(self.value_accuracy),
             "policy_target_fraction": float(self.policy_target_fraction),
+            "value_mse": float(self.value_mse),
         }
+
+
+def wdl_target(value_target: torch.Tensor) -> torch.Tensor:
+    """The (win, draw, loss) distribution of scalar targets: ``[B]`` in ``[-1, 1]`` -> ``[B, 3]``.
+
+    ``[max(t, 0), 1 - |t|, max(-t, 0)]``: one-hot for ``t`` in ``{-1, 0, 1}``, non-negative,
+    summing to 1, with expected score (win - loss) ``t``. ``t`` is clamped to ``[-1, 1]`` first
+    (float rounding of a mixed target must not make a probability negative).
+    """
+    if value_target.dim() != 1:
+        raise ValueError(f"value_target must be [B], got {list(value_target.shape)}")
+    t = value_target.float().clamp(-1.0, 1.0)
+    return torch.stack([t.clamp_min(0.0), 1.0 - t.abs(), (-t).clamp_min(0.0)], dim=-1)
 
 
 def compute_loss(
@@ -71,6 +98,7 @@ def compute_loss(
     value_target: torch.Tensor,
     legal_mask: torch.Tensor,
     *,
+    value_logits: torch.Tensor | None = None,
     value_weight: float = 1.0,
     draw_margin: float = DEFAULT_DRAW_MARGIN,
 ) -> LossTerms:
@@ -78,12 +106,16 @@ def compute_loss(
 
     Args:
         policy_logits: ``[B, A]`` raw or already-masked logits.
-        value: ``[B]`` predicted values in ``[-1, 1]``.
+        value: ``[B]`` predicted values in ``[-1, 1]`` (with a ``"wdl"`` head the expected
+            score of ``value_logits``; used by the metrics).
         policy_target: ``[B, A]`` search distribution (non-negative; renormalised
             over the legal actions; a row that is all zero over them has no policy
             target: no policy loss, and no weight in the policy average).
-        value_target: ``[B]`` outcomes from the mover's point of view.
+        value_target: ``[B]`` value targets ``t`` in ``[-1, 1]`` from the mover's point of view.
         legal_mask: ``[B, A]`` bool.
+        value_logits: ``[B, 3]`` (win, draw, loss) logits of a ``"wdl"`` value head: the value
+            loss is their cross-entropy against :func:`wdl_target`. ``None`` (a ``"scalar"``
+            head): the value loss is the squared error of ``value``.
         value_weight: weight of the value term in ``total``.
         draw_margin: dead zone of ``value_accuracy`` (see the module docstring).
     """
@@ -98,6 +130,8 @@ def compute_loss(
     ):
         if tuple(t.shape) != shape:
             raise ValueError(f"{name} must have shape {list(shape)}, got {list(t.shape)}")
+    if value_logits is not None and tuple(value_logits.shape) != (b, 3):
+        raise ValueError(f"value_logits must have shape {[b, 3]}, got {list(value_logits.shape)}")
     mask = legal_mask.to(torch.bool)
     logits = mask_logits(policy_logits.float(), mask)
     log_p = torch.log_softmax(logits, dim=-1)
@@ -113,7 +147,12 @@ def compute_loss(
 
     v = value.float()
     z = value_target.to(v.dtype)
-    value_loss = torch.mean((v - z) ** 2)
+    squared_error = torch.mean((v - z) ** 2)
+    if value_logits is None:
+        value_loss = squared_error
+    else:
+        log_q = torch.log_softmax(value_logits.float(), dim=-1)
+        value_loss = -(wdl_target(z) * log_q).sum(dim=-1).mean()
 
     total = policy_loss + value_weight * value_loss
 
@@ -125,7 +164,9 @@ def compute_loss(
         target_fraction = num_targets.to(log_p.dtype) / max(b, 1)
         predicted = torch.where(v.abs() < draw_margin, torch.zeros_like(v), torch.sign(v))
         accuracy = (predicted == torch.sign(z)).float().mean()
-    return LossTerms(total, policy_loss, value_loss, entropy, accuracy, target_fraction)
+    return LossTerms(
+        total, policy_loss, value_loss, entropy, accuracy, target_fraction, squared_error.detach()
+    )
 
 
-__all__ = ["DEFAULT_DRAW_MARGIN", "LossTerms", "compute_loss"]
+__all__ = ["DEFAULT_DRAW_MARGIN", "LossTerms", "compute_loss", "wdl_target"]

@@ -53,8 +53,8 @@ import torch
 from games.base import Game
 from games.errors import ZeroplayError
 from learner.device import autocast, resolve_device
-from learner.loss import compute_loss
-from learner.network import NetworkConfig, PolicyValueNet
+from learner.loss import LossTerms, compute_loss
+from learner.network import NetworkConfig, NetworkOutput, PolicyValueNet
 
 STATE_FORMAT = "zeroplay-learner-state"
 STATE_VERSION = 1
@@ -356,7 +356,8 @@ class Learner:
         Returns:
             ``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``,
             ``value_accuracy``, ``policy_target_fraction`` (rows with a policy target,
-            see :mod:`learner.loss`), ``lr``, ``grad_norm`` (before clipping) and ``step``
+            see :mod:`learner.loss`), ``value_mse`` (the value's squared error, whatever
+            the head), ``lr``, ``grad_norm`` (before clipping) and ``step``
             (the step count after this step), as floats.
         """
         obs, masks, policy_t, value_t = self._to_tensors(batch)
@@ -365,10 +366,8 @@ class Learner:
             group["lr"] = lr
         self.net.train()
         with autocast(self.device):
-            logits, value = self.net(obs, masks)
-        terms = compute_loss(
-            logits.float(), value.float(), policy_t, value_t, masks, value_weight=self.config.value_weight
-        )
+            out = self.net.heads(obs, masks)
+        terms = self._loss(out, policy_t, value_t, masks)
         self.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
@@ -386,11 +385,24 @@ class Learner:
         was_training = self.net.training
         self.net.eval()
         try:
-            logits, value = self.net(obs, masks)
-            terms = compute_loss(logits, value, policy_t, value_t, masks, value_weight=self.config.value_weight)
+            terms = self._loss(self.net.heads(obs, masks), policy_t, value_t, masks)
         finally:
             self.net.train(was_training)
         return terms.as_floats()
+
+    def _loss(
+        self, out: NetworkOutput, policy_t: torch.Tensor, value_t: torch.Tensor, masks: torch.Tensor
+    ) -> LossTerms:
+        """The loss of the network's outputs; a ``"wdl"`` head trains on its three logits."""
+        return compute_loss(
+            out.policy_logits.float(),
+            out.value.float(),
+            policy_t,
+            value_t,
+            masks,
+            value_logits=None if out.value_logits is None else out.value_logits.float(),
+            value_weight=self.config.value_weight,
+        )
 
     # ------------------------------------------------------------- publishing
     @property
@@ -514,15 +526,25 @@ class Learner:
         cls,
         path: str,
         train_config: TrainConfig | None = None,
+        *,
+        network_config: NetworkConfig | None = None,
     ) -> Learner:
         """Rebuild a learner from a checkpoint's full training state.
 
-        ``train_config`` defaults to the one stored in the checkpoint.
+        ``train_config`` defaults to the one stored in the checkpoint. ``network_config``,
+        when given, is the network the caller expects (a run's ``network`` section): a
+        checkpoint of another network (e.g. another value head) raises ``CheckpointError``
+        naming the difference, instead of training a network self-play cannot load.
         """
         from games import from_spec
         from learner.checkpoint import CheckpointError, load_checkpoint
 
         ckpt = load_checkpoint(path)
+        if network_config is not None and ckpt.network_config != network_config:
+            raise CheckpointError(
+                f"{ckpt.path}: the checkpoint's network does not match the configured one "
+                f"({ckpt.network_config.differences(network_config)}; checkpoint vs configured)"
+            )
         if ckpt.training_state is None:
             raise CheckpointError(f"{ckpt.path}: checkpoint has no training state to resume from")
         config = (

@@ -105,3 +105,14 @@ def test_presets_give_each_game_its_network_and_a_general_fallback() -> None:
     assert network_config(games.make("chess")).policy_channels == 8
     assert network_config(games.make("tictactoe"), blocks=1).blocks == 1
     assert resolve("connect4").network == network_config(games.make("connect4"))
+
+
+def test_value_head_is_a_network_key_written_to_the_run_config() -> None:
+    assert resolve("connect4").network.value_head == "scalar"
+    config = resolve("connect4", assignments=["network.value_head=wdl"])
+    assert config.network.value_head == "wdl"
+    text = dump_toml(config)
+    assert 'value_head = "wdl"' in text and tomllib.loads(text)["network"]["value_head"] == "wdl"
+    assert from_mapping(tomllib.loads(text), "dumped").network.value_head == "wdl"
+    with pytest.raises(ConfigError, match=r"network.*value_head must be one of scalar, wdl, got 'tanh'"):
+        resolve("connect4", assignments=["network.value_head=tanh"])

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import games
-from learner.loss import compute_loss
-from learner.network import MASK_VALUE, NetworkConfig
+from learner.loss import compute_loss, wdl_target
+from learner.network import MASK_VALUE, NetworkConfig, expected_score
 from learner.replay import ReplayBuffer
 from learner.train import (
     Learner,
@@ -126,6 +126,87 @@ def test_rows_without_a_policy_target_do_not_dilute_the_policy_loss() -> None:
     assert terms.as_floats()["policy_target_fraction"] == 0.5
 
 
+def test_wdl_target_of_scalar_targets() -> None:
+    t = torch.tensor([1.0, 0.0, -1.0, 0.5, -0.25, 1.0000001])
+    y = wdl_target(t)
+    expected = torch.tensor(
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [0.0, 0.75, 0.25], [1.0, 0.0, 0.0]]
+    )
+    torch.testing.assert_close(y, expected)
+    assert torch.all(y >= 0)
+    torch.testing.assert_close(y.sum(-1), torch.ones(6))
+    torch.testing.assert_close(y[:5, 0] - y[:5, 2], t[:5])  # the expected score is the target
+    with pytest.raises(ValueError, match=r"\[B\]"):
+        wdl_target(torch.zeros(2, 1))
+
+
+def test_wdl_value_loss_is_cross_entropy_and_pulls_toward_the_target() -> None:
+    b = 4
+    policy_logits, policy_target = torch.zeros(b, 3), torch.full((b, 3), 1 / 3)
+    mask = torch.ones(b, 3, dtype=torch.bool)
+    z = torch.tensor([1.0, 0.0, -1.0, 0.5])
+    value_logits = torch.tensor([[0.2, 0.1, -0.3], [1.0, -1.0, 0.5], [0.0, 0.0, 0.0], [-0.5, 0.3, 0.2]])
+    value_logits.requires_grad_(True)
+    value = expected_score(value_logits)
+    terms = compute_loss(policy_logits, value, policy_target, z, mask, value_logits=value_logits)
+    log_q = torch.log_softmax(value_logits.detach(), -1)
+    expected = -(wdl_target(z) * log_q).sum(-1).mean()
+    assert terms.value.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert terms.value_mse.item() == pytest.approx(torch.mean((value.detach() - z) ** 2).item(), rel=1e-6)
+    terms.total.backward()
+    # d/dlogits = (softmax - target) / B: toward the target's outcome, away from the others
+    q = torch.softmax(value_logits.detach(), -1)
+    torch.testing.assert_close(value_logits.grad, (q - wdl_target(z)) / b)
+    assert value_logits.grad[0, 0] < 0 and value_logits.grad[0, 1] > 0 and value_logits.grad[0, 2] > 0
+    assert value_logits.grad[1, 1] < 0 and value_logits.grad[2, 2] < 0
+    # a small step along -grad moves every expected score toward its target
+    with torch.no_grad():
+        stepped = expected_score(value_logits - 0.5 * value_logits.grad)
+    assert torch.all((stepped - z).abs() < (value.detach() - z).abs())
+    # the scalar head's loss is unchanged: MSE, and value_mse is that same number
+    scalar = compute_loss(policy_logits, value.detach(), policy_target, z, mask)
+    assert scalar.value.item() == pytest.approx(terms.value_mse.item()) == scalar.value_mse.item()
+    with pytest.raises(ValueError, match="value_logits"):
+        compute_loss(policy_logits, value, policy_target, z, mask, value_logits=torch.zeros(b, 2))
+
+
+def test_wdl_learner_fits_a_fixed_batch_with_draws() -> None:
+    """A learner with a "wdl" head learns wins, draws and losses of a tiny fixed batch: its value
+    (the expected score) approaches each target and its draw probability the draws."""
+    rng = np.random.default_rng(3)
+    seen, obs, masks = set(), [], []
+    while len(obs) < 16:  # distinct positions, so that each has one target
+        state = TTT.initial_state()
+        for _ in range(int(rng.integers(0, 6))):
+            state = state.apply(int(rng.choice(state.legal_actions())))
+        if state.observation().tobytes() not in seen:
+            seen.add(state.observation().tobytes())
+            obs.append(state.observation())
+            masks.append(state.legal_mask().copy())
+    masks = np.stack(masks)
+    batch = dict(
+        observations=np.stack(obs),
+        legal_masks=masks,
+        policy_targets=masks / masks.sum(-1, keepdims=True),
+        value_targets=np.tile(np.array([-1.0, 0.0, 1.0, 0.0], np.float32), 4),
+    )
+    wdl = dataclasses.replace(SMALL, value_head="wdl")
+    learner = Learner(TTT, wdl, TrainConfig(optimizer="adamw", learning_rate=1e-2, device="cpu", batch_size=16))
+    first = learner.evaluate_batch(batch)
+    for _ in range(50):
+        metrics = learner.train_step(batch)
+    last = learner.evaluate_batch(batch)
+    assert last["value_loss"] < 0.2 * first["value_loss"], (first, last)
+    assert last["value_mse"] < 0.1 and last["value_accuracy"] > 0.9, last
+    assert set(metrics) >= {"value_mse", "policy_target_fraction"}
+    learner.net.eval()
+    with torch.no_grad():
+        probs = learner.net.wdl(torch.from_numpy(batch["observations"]))
+    draws = batch["value_targets"] == 0
+    assert probs[torch.from_numpy(draws), 1].mean() > 0.8
+    assert probs[torch.from_numpy(~draws), 1].mean() < 0.2
+
+
 # --------------------------------------------------------------------- learner
 def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
@@ -231,7 +312,7 @@ def test_weight_decay_means_l2_for_sgd_and_decoupled_decay_for_adamw() -> None:
     optimizer = make_optimizer(plain, [("w", weight)])
     weight.grad = torch.full_like(weight, g)
     optimizer.step()
-    assert float(weight) == pytest.approx(w0 - lr * (g + c * w0), rel=1e-12)
+    assert float(weight.detach()) == pytest.approx(w0 - lr * (g + c * w0), rel=1e-12)
     # AdamW: the weight is multiplied by (1 - lr * wd), separately from Adam's own step
     adamw = TrainConfig(optimizer="adamw", learning_rate=lr, weight_decay=c)
     weight = torch.nn.Parameter(torch.full((1, 1), w0, dtype=torch.float64))
@@ -239,7 +320,7 @@ def test_weight_decay_means_l2_for_sgd_and_decoupled_decay_for_adamw() -> None:
     weight.grad = torch.full_like(weight, g)
     optimizer.step()
     adam_step = lr * g / (abs(g) + 1e-8)  # Adam's bias-corrected first step is lr * sign(g)
-    assert float(weight) == pytest.approx(w0 * (1 - lr * c) - adam_step, rel=1e-9)
+    assert float(weight.detach()) == pytest.approx(w0 * (1 - lr * c) - adam_step, rel=1e-9)
     assert adamw.decay_per_step == pytest.approx(lr * c)
     # SGD with Nesterov momentum: the exact factor, and the steady-state rate lr * c / (1 - momentum)
     sgd = TrainConfig(learning_rate=0.02, weight_decay=1e-4, lr_schedule="step", lr_milestones=(300,), lr_gamma=0.1)

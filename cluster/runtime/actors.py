@@ -316,7 +316,9 @@ class LearnerRunner:
             set_torch_threads(1)
         checkpoint = latest_checkpoint(run_dir) if RunDir(run_dir).checkpoints.is_dir() else None
         if checkpoint is not None:
-            self.learner = Learner.from_checkpoint(str(checkpoint), train_config=config.train)
+            self.learner = Learner.from_checkpoint(
+                str(checkpoint), train_config=config.train, network_config=config.network
+            )
             log.warning("learner resumed from %s at step %d", checkpoint, self.learner.step)
         else:
             self.learner = Learner(config.make_game(), config.network, config.train)

@@ -328,6 +328,7 @@ class Trainer:
             "policy_entropy": lm.get("policy_entropy"),
             "value_accuracy": lm.get("value_accuracy"),
             "policy_target_fraction": lm.get("policy_target_fraction"),
+            "value_mse": lm.get("value_mse"),
             "lr": lm.get("lr"),
             "replay_size": replay.get("size"),
             "samples_per_position": replay.get("samples_per_position"),
