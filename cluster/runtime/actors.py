@@ -442,6 +442,7 @@ def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
         sample_games_every=rc.sample_games_every,
         sample_games_keep=rc.sample_games_keep,
         games_directory=str(RunDir(run_dir).games),
+        window=rc.window_config(),
     )
     return actor, name
 

@@ -331,6 +331,7 @@ class Trainer:
             "value_mse": lm.get("value_mse"),
             "lr": lm.get("lr"),
             "replay_size": replay.get("size"),
+            "replay_window": replay.get("window"),
             "samples_per_position": replay.get("samples_per_position"),
             "mean_game_length": replay.get("mean_game_length"),
             "policy_lag_mean": replay.get("policy_lag_mean"),
