@@ -4,7 +4,7 @@ Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 
 * :mod:`learner.network`: :class:`NetworkConfig`, :class:`PolicyValueNet`, :func:`expected_score`
 * :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`, :func:`wdl_target`
-* :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`Batch`
+* :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`ReplayWindow`, :class:`Batch`
 * :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`,
   :func:`make_optimizer`, :func:`weight_decay_factor`
 * :mod:`learner.checkpoint`: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_network`,
@@ -35,7 +35,7 @@ from learner.network import (
     PolicyValueNet,
     expected_score,
 )
-from learner.replay import Batch, ReplayBuffer
+from learner.replay import Batch, ReplayBuffer, ReplayWindow
 from learner.train import Learner, TrainConfig, TrainConfigError, learning_rate_at, make_optimizer, weight_decay_factor
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "NetworkOutput",
     "PolicyValueNet",
     "ReplayBuffer",
+    "ReplayWindow",
     "TorchEvaluator",
     "TrainConfig",
     "TrainConfigError",

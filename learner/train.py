@@ -22,12 +22,13 @@ that its value reads as in that optimizer's literature:
 * ``"sgd"``: the **L2 coefficient** ``c``. Each step adds ``c * w`` to the gradient
   (the gradient of ``(c / 2) * ||w||^2``) before momentum, so a weight whose loss
   gradient is zero loses about ``lr * c / (1 - momentum)`` of itself per step once
-  the momentum buffer has filled (AlphaZero: ``c = 1e-4`` at ``lr`` 0.2 to 0.002).
+  the momentum buffer has filled (AlphaZero: ``c = 1e-4``, ``lr`` 0.2 dropped to 0.0002).
 * ``"adamw"``: **decoupled decay** ``lambda``. Each step multiplies the weight by
   ``1 - lr * lambda``, outside Adam's moment estimates (torch's AdamW), so a weight
   whose loss gradient is zero loses exactly ``lr * lambda`` of itself per step. The
-  same number as an L2 coefficient would be 1000 times too weak at ``lr = 1e-3``:
-  ``lambda = 1e-4`` shrinks a weight by ``1e-7`` per step, nothing over a run.
+  number does not carry over from SGD: AlphaZero's ``1e-4`` shrinks weights by
+  ``2e-4`` per step with SGD (lr 0.2, momentum 0.9) but by ``1e-7`` with AdamW at
+  ``lr = 1e-3``, nothing over a run.
 
 The two are put on one scale by :attr:`TrainConfig.decay_per_step` (the fraction a
 weight with zero loss gradient loses per step at the peak learning rate) and by
