@@ -9,7 +9,7 @@ Layout (``STEP`` zero-padded to 9 digits)::
 Metadata (``format_version`` 1)::
 
     {"format": "zeroplay-checkpoint", "format_version": 1,
-     "game": {game spec}, "network": {NetworkConfig}, "step": int, "weights_version": int,
+     "game": {game spec}, "network": {NetworkConfig, value_head included}, "step": int, "weights_version": int,
      "run_config": {opaque JSON dict}, "created_unix": float, "torch_version": str,
      "files": {"weights": {"name": "ckpt-STEP.pt", "bytes": int, "sha256": hex},
                "training_state": {...same...} or null}}
@@ -24,6 +24,11 @@ then it is deserialised with ``torch.load(weights_only=True)``, which only rebui
 tensors and primitive containers and never executes code from the file. Weights
 must be a flat ``{str: Tensor}`` dict. Any problem raises :class:`CheckpointError`,
 one line naming the file.
+
+The network config in the metadata records the value head (``"scalar"`` or ``"wdl"``;
+metadata without ``value_head`` is from before it existed: ``"scalar"``). A checkpoint
+loads only into a network of the same config (:meth:`Checkpoint.load_into`); weights
+whose value head is not the one the metadata names are refused.
 
 :func:`latest_valid_checkpoint` finds the newest checkpoint that verifies (metadata,
 sizes and checksums, without loading tensors), so that a resumed run falls back past
@@ -54,7 +59,7 @@ import torch
 
 from games.base import Game
 from games.errors import ZeroplayError
-from learner.network import NetworkConfig, PolicyValueNet
+from learner.network import NetworkConfig, PolicyValueNet, value_head_of
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat
 
 FORMAT = "zeroplay-checkpoint"
@@ -118,12 +123,33 @@ class Checkpoint:
             game = from_spec(dict(self.game_spec))
         except GameError as err:
             raise CheckpointError(f"{self.path}: cannot build game {dict(self.game_spec)!r}: {err}") from None
-        net = PolicyValueNet(game, self.network_config)
+        net = self.load_into(PolicyValueNet(game, self.network_config))
+        return game, net.to(device).eval()
+
+    def load_into(self, net: PolicyValueNet) -> PolicyValueNet:
+        """Load these weights into ``net``, which must have this checkpoint's network config.
+
+        Raises:
+            CheckpointError: ``net`` has another config (e.g. another value head), the weights
+                have another value head than the metadata says, or they do not fit (each
+                message names the file and the difference).
+        """
+        if net.config != self.network_config:
+            raise CheckpointError(
+                f"{self.path}: the checkpoint's network does not match this network "
+                f"({self.network_config.differences(net.config)}; checkpoint vs this)"
+            )
+        found = value_head_of(self.weights)
+        if found is not None and found != self.network_config.value_head:
+            raise CheckpointError(
+                f"{self.path}: weights have a {found!r} value head but the metadata says "
+                f"value_head={self.network_config.value_head!r}"
+            )
         try:
             net.load_state_dict(dict(self.weights))
         except RuntimeError as err:
             raise CheckpointError(f"{self.path}: weights do not fit the network: {_first_line(err)}") from None
-        return game, net.to(device).eval()
+        return net
 
 
 # ---------------------------------------------------------------------- paths

@@ -11,6 +11,23 @@ capacity overwrites the oldest positions. Per position it keeps:
 * the legal mask (bool), the policy target (float32), the value target (float32),
   the weights version of the network that played it (int64).
 
+The window (:class:`ReplayWindow`) is the part of the stored positions that
+sampling draws from, always the newest ones:
+
+* ``"fixed"`` (the default): every stored position, up to the capacity;
+* ``"growing"``: KataGo's sub-linear window (``shuffle.py``), so that the early,
+  nearly random games leave it soon. With ``N`` the positions added so far,
+  ``m = min_positions``, ``alpha = exponent`` and ``beta = growth``::
+
+      window(N) = clamp(m + beta * (N^alpha - m^alpha) / (alpha * m^(alpha - 1)), m, capacity)
+
+  for ``N >= m`` (and ``m`` before): it starts at ``m``, grows with slope ``beta``
+  there, and tapers as ``N^alpha``. (KataGo's ``(N - m + offset)^alpha`` with its
+  default offset ``m``.) The capacity stays the hard maximum.
+
+``N`` is the count of positions ever added (restored from the segment files on a
+restart, see ``learner.replay_store``), so a reloaded buffer has the same window.
+
 Sampling is uniform over the window, with replacement, and applies an
 independent random board symmetry to each sample (observation, policy target and
 legal mask together, through ``game.transform_observation`` and
@@ -20,18 +37,74 @@ Reuse cap (as in KataGo): :meth:`ReplayBuffer.can_sample` is False while drawing
 another batch would make ``samples_drawn > max_samples_per_position *
 positions_added``, so a learner faster than self-play waits for fresh games
 instead of overfitting the window. It also requires ``min_positions`` positions
-in the window. :meth:`sample` itself does not enforce the cap.
+in the window. :meth:`sample` itself does not enforce the cap. The cap counts
+every position added, whether or not it is still in the window.
 """
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from games.base import Game
+from games.errors import ZeroplayError
+
+WINDOW_KINDS = ("fixed", "growing")
+
+
+class ReplayConfigError(ZeroplayError, ValueError):
+    """A replay buffer setting out of range or of the wrong type; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplayWindow:
+    """Which of the newest stored positions sampling draws from (see the module docstring).
+
+    Attributes:
+        kind: ``"fixed"`` (all stored positions) or ``"growing"`` (KataGo's rule).
+        min_positions: ``m``, the window of ``"growing"`` until ``m`` positions were added.
+        exponent: ``alpha`` in ``(0, 1]``, the taper (1: linear growth).
+        growth: ``beta >= 0``, the window's growth per added position at ``N = m``.
+    """
+
+    kind: str = "fixed"
+    min_positions: int = 10_000
+    exponent: float = 0.75
+    growth: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.kind not in WINDOW_KINDS:
+            raise ReplayConfigError(
+                f"ReplayWindow.kind must be one of {', '.join(WINDOW_KINDS)}, got {self.kind!r}"
+            )
+        m = self.min_positions
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise ReplayConfigError(f"ReplayWindow.min_positions must be an int >= 1, got {m!r}")
+        for name, low_open, high in (("exponent", True, 1.0), ("growth", False, math.inf)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ReplayConfigError(f"ReplayWindow.{name} must be a finite number, got {v!r}")
+            if v < 0 or (low_open and v == 0) or v > high:
+                interval = "(0, 1]" if low_open else "[0, inf)"
+                raise ReplayConfigError(f"ReplayWindow.{name} must be in {interval}, got {v!r}")
+
+    def size(self, positions_added: int, capacity: int) -> int:
+        """The window in positions after ``positions_added`` (``N``) were added, at most ``capacity``.
+
+        ``"fixed"``: ``capacity``. ``"growing"``: the module docstring's formula, rounded down.
+        """
+        if self.kind == "fixed":
+            return int(capacity)
+        m, n = float(self.min_positions), float(positions_added)
+        if n <= m:
+            return int(min(self.min_positions, capacity))
+        alpha = float(self.exponent)
+        grown = m + self.growth * (n**alpha - m**alpha) / (alpha * m ** (alpha - 1.0))
+        return int(min(max(math.floor(grown), self.min_positions), capacity))
 
 
 class Batch(NamedTuple):
@@ -57,11 +130,11 @@ class Batch(NamedTuple):
 
 
 class ReplayBuffer:
-    """Sliding window of the last ``capacity_positions`` positions.
+    """Ring of the last ``capacity_positions`` positions; samples from the newest :attr:`window_size`.
 
     Args:
         game: the game (shapes and symmetries).
-        capacity_positions: window size in positions.
+        capacity_positions: positions kept (the window's hard maximum).
         max_samples_per_position: reuse cap (see the module docstring); ``None`` or
             ``inf`` disables it.
         seed: seed of the buffer's own generator, used when :meth:`sample` gets no ``rng``.
@@ -69,6 +142,8 @@ class ReplayBuffer:
             is True (clamped to the capacity; at least the batch size is always required).
         observation_dtype: storage dtype of observations (float16 default, or float32).
         recent_games: how many recent game lengths :meth:`state` averages.
+        window: which of the stored positions sampling draws from (default: all of them,
+            ``ReplayWindow()``, a ``"fixed"`` window).
     """
 
     def __init__(
@@ -81,20 +156,26 @@ class ReplayBuffer:
         min_positions: int = 1000,
         observation_dtype: Any = np.float16,
         recent_games: int = 1000,
+        window: ReplayWindow | None = None,
     ) -> None:
         if (
             isinstance(capacity_positions, bool)
             or not isinstance(capacity_positions, (int, np.integer))
             or capacity_positions < 1
         ):
-            raise ValueError(f"capacity_positions must be a positive int, got {capacity_positions!r}")
+            raise ReplayConfigError(f"capacity_positions must be a positive int, got {capacity_positions!r}")
         if max_samples_per_position is not None and not max_samples_per_position > 0:
-            raise ValueError(f"max_samples_per_position must be > 0 or None, got {max_samples_per_position!r}")
+            raise ReplayConfigError(
+                f"max_samples_per_position must be > 0 or None, got {max_samples_per_position!r}"
+            )
         if min_positions < 0:
-            raise ValueError(f"min_positions must be >= 0, got {min_positions}")
+            raise ReplayConfigError(f"min_positions must be >= 0, got {min_positions}")
         obs_dtype = np.dtype(observation_dtype)
         if obs_dtype not in (np.dtype(np.float16), np.dtype(np.float32)):
-            raise ValueError(f"observation_dtype must be float16 or float32, got {obs_dtype}")
+            raise ReplayConfigError(f"observation_dtype must be float16 or float32, got {obs_dtype}")
+        if window is not None and not isinstance(window, ReplayWindow):
+            raise ReplayConfigError(f"window must be a ReplayWindow, got {type(window).__name__}")
+        self.window = window if window is not None else ReplayWindow()
         self.game = game
         self.capacity = int(capacity_positions)
         self.max_samples_per_position = (
@@ -132,8 +213,21 @@ class ReplayBuffer:
 
     @property
     def size(self) -> int:
-        """Positions currently in the window."""
+        """Positions currently stored (at most the capacity)."""
         return self._size
+
+    @property
+    def window_size(self) -> int:
+        """How many of the newest stored positions sampling draws from now (at most :attr:`size`)."""
+        return min(self.window.size(self.positions_added, self.capacity), self._size)
+
+    def window_slots(self) -> np.ndarray:
+        """Ring slots of the window's positions (``[window_size]`` int64): all filled slots
+        ``0 .. size - 1`` when the window holds every stored position, else the newest first."""
+        w = self.window_size
+        if w == self._size:
+            return np.arange(self._size, dtype=np.int64)
+        return (self._head - 1 - np.arange(w, dtype=np.int64)) % self.capacity
 
     def add_game(
         self,
@@ -198,13 +292,14 @@ class ReplayBuffer:
 
     # ---------------------------------------------------------------- sampling
     def can_sample(self, batch_size: int) -> bool:
-        """Whether a batch may be drawn now (enough positions, reuse cap not exceeded)."""
-        if self._size < max(int(batch_size), self.min_positions, 1):
+        """Whether a batch may be drawn now (enough positions in the window, reuse cap not exceeded)."""
+        if self.window_size < max(int(batch_size), self.min_positions, 1):
             return False
         return self.samples_drawn + batch_size <= self.max_samples_per_position * self.positions_added
 
     def sample(self, batch_size: int, rng: np.random.Generator | None = None) -> Batch:
-        """Draw ``batch_size`` positions uniformly (with replacement), each with a random symmetry.
+        """Draw ``batch_size`` positions uniformly from the window (with replacement), each with a
+        random symmetry.
 
         Counts toward ``samples_drawn`` but does not check :meth:`can_sample`.
         Raises ``ValueError`` if the buffer is empty.
@@ -214,8 +309,13 @@ class ReplayBuffer:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         rng = self.rng if rng is None else rng
-        # Slots [0, size) are exactly the filled ones (the ring fills from slot 0).
-        idx = rng.integers(0, self._size, size=batch_size, dtype=np.int64)
+        window = self.window_size
+        if window == self._size:
+            # Slots [0, size) are exactly the filled ones (the ring fills from slot 0).
+            idx = rng.integers(0, self._size, size=batch_size, dtype=np.int64)
+        else:  # the newest `window` positions: the `window` slots before the head, around the ring
+            back = rng.integers(0, window, size=batch_size, dtype=np.int64)
+            idx = (self._head - 1 - back) % self.capacity
         syms = (
             rng.integers(0, self.num_symmetries, size=batch_size, dtype=np.int64)
             if self.num_symmetries > 1
@@ -246,14 +346,17 @@ class ReplayBuffer:
 
     # ------------------------------------------------------------------ stats
     def state(self, latest_version: int | None = None) -> dict[str, float | int]:
-        """Metrics: size, counters, reuse, mean game length, weights versions and policy lag.
+        """Metrics: size, window, counters, reuse, mean game length, weights versions and policy lag.
 
-        ``policy_lag_*`` are ``latest_version - version`` over the window's positions
-        (``latest_version`` defaults to the newest version added).
+        ``window`` is :attr:`window_size` (the positions sampling draws from now);
+        ``oldest_version``, ``newest_version`` and ``policy_lag_*`` (``latest_version -
+        version``) are over the window's positions (``latest_version`` defaults to the
+        newest version added).
         """
         latest = self.latest_version_added if latest_version is None else int(latest_version)
         out: dict[str, float | int] = {
             "size": self._size,
+            "window": self.window_size,
             "capacity": self.capacity,
             "positions_added": self.positions_added,
             "games_added": self.games_added,
@@ -263,7 +366,8 @@ class ReplayBuffer:
             "mean_game_length": float(np.mean(self._game_lengths)) if self._game_lengths else 0.0,
         }
         if self._size:
-            versions = self._versions[: self._size]
+            window_all = self.window_size == self._size
+            versions = self._versions[: self._size] if window_all else self._versions[self.window_slots()]
             out.update(
                 oldest_version=int(versions.min()),
                 newest_version=int(versions.max()),
@@ -275,4 +379,4 @@ class ReplayBuffer:
     stats = state
 
 
-__all__ = ["Batch", "ReplayBuffer"]
+__all__ = ["WINDOW_KINDS", "Batch", "ReplayBuffer", "ReplayConfigError", "ReplayWindow"]

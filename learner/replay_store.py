@@ -44,7 +44,7 @@ from typing import Any
 
 from games import Game
 from games.errors import ZeroplayError
-from learner.replay import Batch, ReplayBuffer
+from learner.replay import Batch, ReplayBuffer, ReplayWindow
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file
 from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode_training, parse
 
@@ -297,8 +297,8 @@ class ReplayService:
     Args:
         game: the run's game; games of another game are rejected.
         directory: the replay directory (``RUN_DIR/replay``); ``None`` keeps games in memory only.
-        capacity: window size in positions.
-        min_positions: positions needed before sampling.
+        capacity: positions kept in memory (the window's hard maximum).
+        min_positions: positions needed in the window before sampling.
         max_samples_per_position: the cap on samples drawn per new position.
         segment_bytes: segment roll-over size.
         seed: the sampler's seed.
@@ -308,6 +308,9 @@ class ReplayService:
             to ``games_directory`` (0: none).
         sample_games_keep: how many of those records to keep.
         games_directory: where sampled records go (the run's ``games/``); None: nowhere.
+        window: which stored positions are sampled (``learner.replay.ReplayWindow``; default
+            all of them). A growing window depends only on the positions ever added, which a
+            restart recounts from the segment files, so a reloaded service has the same window.
     """
 
     def __init__(
@@ -324,6 +327,7 @@ class ReplayService:
         sample_games_every: int = 0,
         sample_games_keep: int = 50,
         games_directory: str | os.PathLike[str] | None = None,
+        window: ReplayWindow | None = None,
     ) -> None:
         self.game = game
         self.value_q_weight = float(value_q_weight)
@@ -332,7 +336,9 @@ class ReplayService:
             from selfplay.records import GameSampler
 
             self.sampler = GameSampler(games_directory, every=sample_games_every, keep=sample_games_keep)
-        self.buffer = ReplayBuffer(game, capacity, max_samples_per_position, seed, min_positions=min_positions)
+        self.buffer = ReplayBuffer(
+            game, capacity, max_samples_per_position, seed, min_positions=min_positions, window=window
+        )
         self.store = SegmentStore(directory, segment_bytes) if directory is not None else None
         self.rejected = 0
         self.load_warnings: list[str] = []
@@ -391,7 +397,7 @@ class ReplayService:
                 continue
             if len(arrays[3]):  # a game against an opponent may leave the learner no move to train on
                 self.buffer.add_game(*arrays, trajectory.weights_version)
-        # Counters cover every stored game, not only the window.
+        # Counters cover every stored game, not only the window (a growing window is a function of them).
         self.buffer.games_added = games_count
         self.buffer.positions_added = positions
         state = self._read_state(warnings)

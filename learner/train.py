@@ -14,25 +14,48 @@ warmup: during the first ``warmup_steps`` steps the rate is
 The schedule is a pure function of the step, so the step counter is the whole
 scheduler state and resuming is exact.
 
-Weight decay (L2, default ``1e-4`` as in AlphaZero) is applied by the optimizer to
-convolution and linear weights only (not biases or batch-norm parameters): with
-SGD it is the L2 penalty ``(c/2)||w||^2``; with AdamW it is decoupled decay.
+Weight decay is applied by the optimizer to convolution and linear weights only
+(parameters with more than one dimension; biases and batch-norm parameters are not
+decayed). ``TrainConfig.weight_decay`` keeps the meaning each optimizer gives it, so
+that its value reads as in that optimizer's literature:
+
+* ``"sgd"``: the **L2 coefficient** ``c``. Each step adds ``c * w`` to the gradient
+  (the gradient of ``(c / 2) * ||w||^2``) before momentum, so a weight whose loss
+  gradient is zero loses about ``lr * c / (1 - momentum)`` of itself per step once
+  the momentum buffer has filled (AlphaZero: ``c = 1e-4``, ``lr`` 0.2 dropped to 0.0002).
+* ``"adamw"``: **decoupled decay** ``lambda``. Each step multiplies the weight by
+  ``1 - lr * lambda``, outside Adam's moment estimates (torch's AdamW), so a weight
+  whose loss gradient is zero loses exactly ``lr * lambda`` of itself per step. The
+  number does not carry over from SGD: AlphaZero's ``1e-4`` shrinks weights by
+  ``2e-4`` per step with SGD (lr 0.2, momentum 0.9) but by ``1e-7`` with AdamW at
+  ``lr = 1e-3``, nothing over a run.
+
+The two are put on one scale by :attr:`TrainConfig.decay_per_step` (the fraction a
+weight with zero loss gradient loses per step at the peak learning rate) and by
+:func:`weight_decay_factor` (the exact factor such a weight is multiplied by over a
+number of steps under the learning-rate schedule, momentum included). Common ResNet
+recipes sit near ``1e-4`` per step (SGD ``lr 0.1, c 1e-4, momentum 0.9``;
+AlphaZero ``2e-4`` at its initial rate), which is what the per-game presets aim for
+with AdamW (``lambda = 0.1`` at ``lr = 1e-3``). A weight's scale before batch
+normalisation does not change the function, so there decay sets the effective
+learning rate (the weight's angular step); on the heads' last layers it is L2.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
 from games.base import Game
+from games.errors import ZeroplayError
 from learner.device import autocast, resolve_device
-from learner.loss import compute_loss
-from learner.network import NetworkConfig, PolicyValueNet
+from learner.loss import LossTerms, compute_loss
+from learner.network import NetworkConfig, NetworkOutput, PolicyValueNet
 
 STATE_FORMAT = "zeroplay-learner-state"
 STATE_VERSION = 1
@@ -40,6 +63,10 @@ STATE_VERSION = 1
 _OPTIMIZERS = ("sgd", "adamw")
 _SCHEDULES = ("constant", "step", "cosine")
 _DEVICES = ("cpu", "cuda", "auto")
+
+
+class TrainConfigError(ZeroplayError, ValueError):
+    """A training setting out of its range or of the wrong type; the message names the field."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -53,7 +80,12 @@ class TrainConfig:
         momentum: SGD momentum.
         nesterov: SGD Nesterov momentum.
         adam_betas: AdamW betas.
-        weight_decay: L2 coefficient ``c`` (see the module docstring).
+        weight_decay: with ``"sgd"`` the L2 coefficient ``c`` (gradient ``+= c * w``); with
+            ``"adamw"`` decoupled decay ``lambda`` (weights ``*= 1 - lr * lambda`` per step).
+            Decays conv and linear weights only; see the module docstring and
+            :attr:`decay_per_step` for the size of both on one scale. The default ``1e-4``
+            is AlphaZero's L2 coefficient for the default ``"sgd"``; with ``"adamw"`` use
+            about ``1e-4 / learning_rate`` (the per-game presets use 0.1 at ``lr = 1e-3``).
         lr_schedule: ``"constant"``, ``"step"`` or ``"cosine"``.
         warmup_steps: linear warmup length.
         lr_milestones: steps at which ``"step"`` multiplies the rate by ``lr_gamma``.
@@ -94,26 +126,27 @@ class TrainConfig:
         def positive_int(name: str, minimum: int = 1) -> None:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise ValueError(f"TrainConfig.{name} must be an int >= {minimum}, got {v!r}")
+                raise TrainConfigError(f"TrainConfig.{name} must be an int >= {minimum}, got {v!r}")
 
         def number(name: str, low: float, high: float = math.inf, low_open: bool = False) -> None:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"TrainConfig.{name} must be a finite number, got {v!r}")
+                raise TrainConfigError(f"TrainConfig.{name} must be a finite number, got {v!r}")
             if (v <= low if low_open else v < low) or v > high:
-                raise ValueError(f"TrainConfig.{name}={v!r} out of range {'(' if low_open else '['}{low}, {high}]")
+                bracket = "(" if low_open else "["
+                raise TrainConfigError(f"TrainConfig.{name}={v!r} out of range {bracket}{low}, {high}]")
 
         for name in ("batch_size", "total_steps", "publish_every", "checkpoint_every", "keep_checkpoints"):
             positive_int(name)
         positive_int("warmup_steps", 0)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"TrainConfig.seed must be an int, got {self.seed!r}")
+            raise TrainConfigError(f"TrainConfig.seed must be an int, got {self.seed!r}")
         if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"TrainConfig.optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
+            raise TrainConfigError(f"TrainConfig.optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in _SCHEDULES:
-            raise ValueError(f"TrainConfig.lr_schedule must be one of {_SCHEDULES}, got {self.lr_schedule!r}")
+            raise TrainConfigError(f"TrainConfig.lr_schedule must be one of {_SCHEDULES}, got {self.lr_schedule!r}")
         if self.device not in _DEVICES and not str(self.device).startswith("cuda:"):
-            raise ValueError(f"TrainConfig.device must be one of {_DEVICES} or 'cuda:N', got {self.device!r}")
+            raise TrainConfigError(f"TrainConfig.device must be one of {_DEVICES} or 'cuda:N', got {self.device!r}")
         number("learning_rate", 0.0, low_open=True)
         number("momentum", 0.0, 1.0)
         number("weight_decay", 0.0)
@@ -121,25 +154,39 @@ class TrainConfig:
         number("min_lr_ratio", 0.0, 1.0)
         number("value_weight", 0.0)
         if not isinstance(self.nesterov, bool):
-            raise ValueError(f"TrainConfig.nesterov must be a bool, got {self.nesterov!r}")
+            raise TrainConfigError(f"TrainConfig.nesterov must be a bool, got {self.nesterov!r}")
         if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
-            raise ValueError("TrainConfig: nesterov SGD needs momentum > 0")
+            raise TrainConfigError("TrainConfig: nesterov SGD needs momentum > 0")
         betas = tuple(self.adam_betas)
         if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"TrainConfig.adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
+            raise TrainConfigError(f"TrainConfig.adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
         object.__setattr__(self, "adam_betas", (float(betas[0]), float(betas[1])))
         milestones = tuple(self.lr_milestones)
         if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in milestones) or list(
             milestones
         ) != sorted(milestones):
-            raise ValueError(
+            raise TrainConfigError(
                 f"TrainConfig.lr_milestones must be increasing non-negative ints, got {self.lr_milestones!r}"
             )
         object.__setattr__(self, "lr_milestones", milestones)
         if self.lr_schedule == "cosine" and self.total_steps <= self.warmup_steps:
-            raise ValueError("TrainConfig: cosine schedule needs total_steps > warmup_steps")
+            raise TrainConfigError("TrainConfig: cosine schedule needs total_steps > warmup_steps")
         if self.grad_clip is not None:
             number("grad_clip", 0.0, low_open=True)
+
+    @property
+    def decay_per_step(self) -> float:
+        """Fraction of itself a decayed weight with zero loss gradient loses per step at the peak rate.
+
+        ``learning_rate * weight_decay`` for ``"adamw"`` (exact) and
+        ``learning_rate * weight_decay / (1 - momentum)`` for ``"sgd"`` (once the momentum
+        buffer has filled; Nesterov or not). :func:`weight_decay_factor` is exact over a run.
+        """
+        if self.optimizer == "adamw":
+            return self.learning_rate * self.weight_decay
+        if self.momentum >= 1.0:  # the momentum buffer never forgets: no steady state
+            return math.inf if self.weight_decay > 0 else 0.0
+        return self.learning_rate * self.weight_decay / (1.0 - self.momentum)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (tuples become lists); inverse of :meth:`from_dict`."""
@@ -151,11 +198,11 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         if not isinstance(data, Mapping):
-            raise ValueError(f"train config must be a mapping, got {type(data).__name__}")
+            raise TrainConfigError(f"train config must be a mapping, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown TrainConfig keys: {sorted(unknown)}")
+            raise TrainConfigError(f"unknown TrainConfig keys: {sorted(unknown)}")
         d = dict(data)
         for key in ("adam_betas", "lr_milestones"):
             if key in d:
@@ -177,6 +224,61 @@ def learning_rate_at(config: TrainConfig, step: int) -> float:
     progress = min(1.0, (step - config.warmup_steps) / (config.total_steps - config.warmup_steps))
     floor = lr * config.min_lr_ratio
     return floor + (lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def weight_decay_factor(config: TrainConfig, steps: int, *, start: int = 0) -> float:
+    """The factor a decayed weight with zero loss gradient is multiplied by over ``steps`` steps.
+
+    Steps ``start, ..., start + steps - 1`` at the rates of :func:`learning_rate_at`, from a
+    fresh optimizer state (an empty momentum buffer) at ``start``. With ``lr_s`` the rate of
+    step ``s`` and the weight ``w_s`` before it:
+
+    * ``"adamw"``: ``prod_s (1 - lr_s * weight_decay)`` (Adam's moments stay zero);
+    * ``"sgd"``: torch's SGD on the gradient ``g_s = c * w_s`` (``c = weight_decay``,
+      ``mu = momentum``): ``b_s = mu * b_{s-1} + g_s`` (``b = g`` on the first step),
+      ``d_s = g_s + mu * b_s`` with Nesterov or ``b_s`` without, ``w_{s+1} = w_s - lr_s * d_s``.
+
+    This is what the optimizer built by :func:`make_optimizer` does (``tests/test_learner.py``
+    checks it against torch); it gives the size of the decay over a run in one number.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise TrainConfigError(f"weight_decay_factor: steps must be an int >= 0, got {steps!r}")
+    c = config.weight_decay
+    w = 1.0
+    if config.optimizer == "adamw":
+        for s in range(start, start + steps):
+            w *= 1.0 - learning_rate_at(config, s) * c
+        return w
+    mu, buf = config.momentum, None
+    for s in range(start, start + steps):
+        g = c * w
+        buf = g if buf is None else mu * buf + g
+        d = g + mu * buf if config.nesterov else buf
+        w -= learning_rate_at(config, s) * d
+    return w
+
+
+def make_optimizer(
+    config: TrainConfig, named_parameters: Iterable[tuple[str, torch.nn.Parameter]]
+) -> torch.optim.Optimizer:
+    """The optimizer of ``config`` over ``named_parameters`` (e.g. ``net.named_parameters()``).
+
+    Two parameter groups: parameters with more than one dimension (convolution and linear
+    weights) decay by ``weight_decay`` (see the module docstring), the rest (biases,
+    batch-norm scales and shifts) do not. The rate is that of step 0; :class:`Learner` sets
+    each step's rate from :func:`learning_rate_at`.
+    """
+    decay, no_decay = [], []
+    for _, p in named_parameters:
+        (decay if p.dim() > 1 else no_decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    lr = learning_rate_at(config, 0)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov)
+    return torch.optim.AdamW(groups, lr=lr, betas=config.adam_betas)
 
 
 def _batch_field(batch: Any, name: str) -> Any:
@@ -225,18 +327,7 @@ class Learner:
         self.last_checkpoint_step = 0
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        cfg = self.config
-        decay, no_decay = [], []
-        for _, p in self.net.named_parameters():
-            (decay if p.dim() > 1 else no_decay).append(p)
-        groups = [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ]
-        lr = learning_rate_at(cfg, 0)
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
-        return torch.optim.AdamW(groups, lr=lr, betas=cfg.adam_betas)
+        return make_optimizer(self.config, self.net.named_parameters())
 
     # ------------------------------------------------------------------ training
     def _to_tensors(self, batch: Any) -> tuple[torch.Tensor, ...]:
@@ -265,7 +356,9 @@ class Learner:
 
         Returns:
             ``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``,
-            ``value_accuracy``, ``lr``, ``grad_norm`` (before clipping) and ``step``
+            ``value_accuracy``, ``policy_target_fraction`` (rows with a policy target,
+            see :mod:`learner.loss`), ``value_mse`` (the value's squared error, whatever
+            the head), ``lr``, ``grad_norm`` (before clipping) and ``step``
             (the step count after this step), as floats.
         """
         obs, masks, policy_t, value_t = self._to_tensors(batch)
@@ -274,10 +367,8 @@ class Learner:
             group["lr"] = lr
         self.net.train()
         with autocast(self.device):
-            logits, value = self.net(obs, masks)
-        terms = compute_loss(
-            logits.float(), value.float(), policy_t, value_t, masks, value_weight=self.config.value_weight
-        )
+            out = self.net.heads(obs, masks)
+        terms = self._loss(out, policy_t, value_t, masks)
         self.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
@@ -295,11 +386,24 @@ class Learner:
         was_training = self.net.training
         self.net.eval()
         try:
-            logits, value = self.net(obs, masks)
-            terms = compute_loss(logits, value, policy_t, value_t, masks, value_weight=self.config.value_weight)
+            terms = self._loss(self.net.heads(obs, masks), policy_t, value_t, masks)
         finally:
             self.net.train(was_training)
         return terms.as_floats()
+
+    def _loss(
+        self, out: NetworkOutput, policy_t: torch.Tensor, value_t: torch.Tensor, masks: torch.Tensor
+    ) -> LossTerms:
+        """The loss of the network's outputs; a ``"wdl"`` head trains on its three logits."""
+        return compute_loss(
+            out.policy_logits.float(),
+            out.value.float(),
+            policy_t,
+            value_t,
+            masks,
+            value_logits=None if out.value_logits is None else out.value_logits.float(),
+            value_weight=self.config.value_weight,
+        )
 
     # ------------------------------------------------------------- publishing
     @property
@@ -423,15 +527,25 @@ class Learner:
         cls,
         path: str,
         train_config: TrainConfig | None = None,
+        *,
+        network_config: NetworkConfig | None = None,
     ) -> Learner:
         """Rebuild a learner from a checkpoint's full training state.
 
-        ``train_config`` defaults to the one stored in the checkpoint.
+        ``train_config`` defaults to the one stored in the checkpoint. ``network_config``,
+        when given, is the network the caller expects (a run's ``network`` section): a
+        checkpoint of another network (e.g. another value head) raises ``CheckpointError``
+        naming the difference, instead of training a network self-play cannot load.
         """
         from games import from_spec
         from learner.checkpoint import CheckpointError, load_checkpoint
 
         ckpt = load_checkpoint(path)
+        if network_config is not None and ckpt.network_config != network_config:
+            raise CheckpointError(
+                f"{ckpt.path}: the checkpoint's network does not match the configured one "
+                f"({ckpt.network_config.differences(network_config)}; checkpoint vs configured)"
+            )
         if ckpt.training_state is None:
             raise CheckpointError(f"{ckpt.path}: checkpoint has no training state to resume from")
         config = (
@@ -442,4 +556,4 @@ class Learner:
         return learner
 
 
-__all__ = ["Learner", "TrainConfig", "learning_rate_at"]
+__all__ = ["Learner", "TrainConfig", "TrainConfigError", "learning_rate_at", "make_optimizer", "weight_decay_factor"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from learner.checkpoint import (
     verify_checkpoint,
 )
 from learner.inference import TorchEvaluator
-from learner.network import NetworkConfig
+from learner.network import NetworkConfig, PolicyValueNet
 from learner.replay import ReplayBuffer
 from learner.train import Learner, TrainConfig
 
@@ -115,6 +116,55 @@ def test_round_trip_and_exact_resume(tmp_path: Path) -> None:
         expected = load_checkpoint(meta_path).build_network()[1](torch.from_numpy(obs))[1].numpy()
     np.testing.assert_allclose(evaluator(obs, np.ones((1, 9), bool))[1], expected)
     assert read_weights_file(meta_path.with_suffix(".pt")).keys() == weights.keys()
+
+
+def test_a_wdl_checkpoint_records_its_head_and_loads_only_into_a_wdl_network(tmp_path: Path) -> None:
+    wdl = dataclasses.replace(SMALL, value_head="wdl")
+    learner = Learner(TTT, wdl, TrainConfig(device="cpu", learning_rate=0.01))
+    batch = _batch()
+    for _ in range(2):
+        learner.train_step(batch)
+    learner.publish()
+    meta_path = Path(learner.save_checkpoint(str(tmp_path / "run"), RUN_CONFIG))
+    assert read_metadata(meta_path)["network"]["value_head"] == "wdl"
+    ckpt = load_checkpoint(meta_path)
+    assert ckpt.network_config == wdl
+    # the network for play has the head, the same outputs, and the scalar contract
+    game, net, _ = load_network(meta_path)
+    assert net.config.value_head == "wdl"
+    obs = torch.from_numpy(np.stack([TTT.initial_state().observation()]))
+    learner.net.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(net.wdl(obs), learner.net.wdl(obs))
+        logits, value = net(obs)
+    assert logits.shape == (1, 9) and value.shape == (1,)
+    # resuming keeps the head and the exact next step
+    resumed = Learner.from_checkpoint(str(tmp_path / "run"), network_config=wdl)
+    learner.net.train()
+    assert resumed.network_config == wdl and resumed.train_step(batch) == learner.train_step(batch)
+    # into a scalar network, or resumed as one: a clear error naming the head
+    with pytest.raises(CheckpointError, match=r"ckpt-000000002.json.*value_head 'wdl' vs 'scalar'"):
+        ckpt.load_into(PolicyValueNet(TTT, SMALL))
+    with pytest.raises(CheckpointError, match=r"value_head 'wdl' vs 'scalar'; checkpoint vs configured"):
+        Learner.from_checkpoint(str(tmp_path / "run"), network_config=SMALL)
+    with pytest.raises(ValueError, match="network config"):
+        Learner(TTT, SMALL, TrainConfig(device="cpu")).load_state_dict(ckpt.training_state)
+    # weights of one head under metadata naming the other are refused by name, both ways
+    for weights, config, found in ((learner.weights(), SMALL, "wdl"), (_trained().weights(), wdl, "scalar")):
+        path = save_checkpoint(
+            tmp_path / f"liar-{found}", game=TTT, network_config=config, weights=weights, step=1, weights_version=1
+        )
+        with pytest.raises(CheckpointError, match=f"weights have a '{found}' value head but the metadata says"):
+            load_network(path)
+
+
+def test_metadata_from_before_value_heads_loads_as_scalar(tmp_path: Path) -> None:
+    _, meta_path = _saved(tmp_path)
+    meta = json.loads(meta_path.read_text())
+    del meta["network"]["value_head"]
+    meta_path.write_text(json.dumps(meta))
+    game, net, _ = load_network(meta_path)
+    assert net.config == SMALL and net.config.value_head == "scalar"
 
 
 def test_keep_last_n(tmp_path: Path) -> None:

@@ -105,3 +105,38 @@ def test_presets_give_each_game_its_network_and_a_general_fallback() -> None:
     assert network_config(games.make("chess")).policy_channels == 8
     assert network_config(games.make("tictactoe"), blocks=1).blocks == 1
     assert resolve("connect4").network == network_config(games.make("connect4"))
+
+
+def test_value_head_is_a_network_key_written_to_the_run_config() -> None:
+    assert resolve("connect4").network.value_head == "scalar"
+    config = resolve("connect4", assignments=["network.value_head=wdl"])
+    assert config.network.value_head == "wdl"
+    text = dump_toml(config)
+    assert 'value_head = "wdl"' in text and tomllib.loads(text)["network"]["value_head"] == "wdl"
+    assert from_mapping(tomllib.loads(text), "dumped").network.value_head == "wdl"
+    with pytest.raises(ConfigError, match=r"network.*value_head must be one of scalar, wdl, got 'tanh'"):
+        resolve("connect4", assignments=["network.value_head=tanh"])
+
+
+def test_replay_window_keys_are_written_and_checked() -> None:
+    from learner.replay import ReplayWindow
+
+    config = resolve("connect4")
+    assert (config.replay.window, config.replay.window_min) == ("fixed", 10_000)
+    assert (config.replay.window_exponent, config.replay.window_growth) == (0.75, 0.4)
+    tables = tomllib.loads(dump_toml(config))
+    assert {k: tables["replay"][k] for k in ("window", "window_min", "window_exponent", "window_growth")} == {
+        "window": "fixed", "window_min": 10_000, "window_exponent": 0.75, "window_growth": 0.4,
+    }
+    assert "weight_decay" in tables["train"] and tables["train"]["weight_decay"] == config.train.weight_decay
+    growing = resolve("connect4", assignments=["replay.window=growing", "replay.window_min=5000"])
+    assert growing.replay.window_config() == ReplayWindow(kind="growing", min_positions=5000)
+    assert from_mapping(tomllib.loads(dump_toml(growing)), "dumped") == growing
+    for text, message in (
+        ("replay.window=sliding", r"replay.window must be one of fixed, growing, got 'sliding'"),
+        ("replay.window_min=0", r"replay.window_min must be an int >= 1, got 0"),
+        ("replay.window_exponent=1.5", r"replay.window_exponent must be in \(0, 1\], got 1.5"),
+        ("replay.window_growth=-1", r"replay.window_growth must be in \[0, inf\), got -1.0"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            resolve("connect4", assignments=[text])

@@ -10,10 +10,17 @@ import pytest
 import torch
 
 import games
-from learner.loss import compute_loss
-from learner.network import MASK_VALUE, NetworkConfig
+from learner.loss import compute_loss, wdl_target
+from learner.network import MASK_VALUE, NetworkConfig, expected_score
 from learner.replay import ReplayBuffer
-from learner.train import Learner, TrainConfig, learning_rate_at
+from learner.train import (
+    Learner,
+    TrainConfig,
+    TrainConfigError,
+    learning_rate_at,
+    make_optimizer,
+    weight_decay_factor,
+)
 
 torch.set_num_threads(2)
 
@@ -87,6 +94,119 @@ def test_loss_gradient_is_softmax_minus_target() -> None:
     assert logits.grad[0, 3] == 0
 
 
+def test_rows_without_a_policy_target_do_not_dilute_the_policy_loss() -> None:
+    """Positions without a policy target (all-zero rows, as playout cap randomization makes) get
+    no policy loss and no weight: the average is over the rows that have a target."""
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0], [1.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True], [True, True, False], [True, True, True], [True, True, True]])
+    targets = torch.tensor([[0.7, 0.2, 0.1], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    zeros, ones = torch.zeros(4), torch.ones(4)
+    # row 1's only mass would be on an illegal action: it has no target either
+    targets[1, 2] = 1.0
+    terms = compute_loss(logits, zeros, targets, ones, mask)
+    with_targets = compute_loss(logits[[0, 2]], zeros[:2], targets[[0, 2]], ones[:2], mask[[0, 2]])
+    assert terms.policy.item() == pytest.approx(with_targets.policy.item(), rel=1e-6)
+    assert terms.policy_entropy.item() == pytest.approx(with_targets.policy_entropy.item(), rel=1e-6)
+    assert terms.policy_target_fraction.item() == pytest.approx(0.5)
+    assert with_targets.policy_target_fraction.item() == 1.0
+    # by hand: the mean of the two rows' cross-entropies, not their sum over 4
+    log_p = torch.log_softmax(logits, -1)
+    expected = -((targets[0] * log_p[0]).sum() + log_p[2, 1]) / 2
+    assert terms.policy.item() == pytest.approx(expected.item(), rel=1e-6)
+    # the gradient of the rows without a target is zero
+    grad_logits = logits.clone().requires_grad_(True)
+    compute_loss(grad_logits, zeros, targets, ones, mask).total.backward()
+    assert torch.all(grad_logits.grad[[1, 3]] == 0) and torch.any(grad_logits.grad[0] != 0)
+    # no row with a target: no policy loss, entropy over all rows, fraction 0
+    none = compute_loss(logits, zeros, torch.zeros(4, 3), ones, mask)
+    assert none.policy.item() == 0.0 and none.policy_target_fraction.item() == 0.0
+    p = torch.softmax(torch.where(mask, logits, torch.tensor(MASK_VALUE)), -1)
+    entropy = -torch.where(mask, p * torch.log(p.clamp_min(1e-30)), torch.tensor(0.0)).sum(-1).mean()
+    assert none.policy_entropy.item() == pytest.approx(entropy.item(), rel=1e-5)
+    assert terms.as_floats()["policy_target_fraction"] == 0.5
+
+
+def test_wdl_target_of_scalar_targets() -> None:
+    t = torch.tensor([1.0, 0.0, -1.0, 0.5, -0.25, 1.0000001])
+    y = wdl_target(t)
+    expected = torch.tensor(
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [0.0, 0.75, 0.25], [1.0, 0.0, 0.0]]
+    )
+    torch.testing.assert_close(y, expected)
+    assert torch.all(y >= 0)
+    torch.testing.assert_close(y.sum(-1), torch.ones(6))
+    torch.testing.assert_close(y[:5, 0] - y[:5, 2], t[:5])  # the expected score is the target
+    with pytest.raises(ValueError, match=r"\[B\]"):
+        wdl_target(torch.zeros(2, 1))
+
+
+def test_wdl_value_loss_is_cross_entropy_and_pulls_toward_the_target() -> None:
+    b = 4
+    policy_logits, policy_target = torch.zeros(b, 3), torch.full((b, 3), 1 / 3)
+    mask = torch.ones(b, 3, dtype=torch.bool)
+    z = torch.tensor([1.0, 0.0, -1.0, 0.5])
+    value_logits = torch.tensor([[0.2, 0.1, -0.3], [1.0, -1.0, 0.5], [0.0, 0.0, 0.0], [-0.5, 0.3, 0.2]])
+    value_logits.requires_grad_(True)
+    value = expected_score(value_logits)
+    terms = compute_loss(policy_logits, value, policy_target, z, mask, value_logits=value_logits)
+    log_q = torch.log_softmax(value_logits.detach(), -1)
+    expected = -(wdl_target(z) * log_q).sum(-1).mean()
+    assert terms.value.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert terms.value_mse.item() == pytest.approx(torch.mean((value.detach() - z) ** 2).item(), rel=1e-6)
+    terms.total.backward()
+    # d/dlogits = (softmax - target) / B: toward the target's outcome, away from the others
+    q = torch.softmax(value_logits.detach(), -1)
+    torch.testing.assert_close(value_logits.grad, (q - wdl_target(z)) / b)
+    assert value_logits.grad[0, 0] < 0 and value_logits.grad[0, 1] > 0 and value_logits.grad[0, 2] > 0
+    assert value_logits.grad[1, 1] < 0 and value_logits.grad[2, 2] < 0
+    # a small step along -grad moves every expected score toward its target
+    with torch.no_grad():
+        stepped = expected_score(value_logits - 0.5 * value_logits.grad)
+    assert torch.all((stepped - z).abs() < (value.detach() - z).abs())
+    # the scalar head's loss is unchanged: MSE, and value_mse is that same number
+    scalar = compute_loss(policy_logits, value.detach(), policy_target, z, mask)
+    assert scalar.value.item() == pytest.approx(terms.value_mse.item()) == scalar.value_mse.item()
+    with pytest.raises(ValueError, match="value_logits"):
+        compute_loss(policy_logits, value, policy_target, z, mask, value_logits=torch.zeros(b, 2))
+
+
+def test_wdl_learner_fits_a_fixed_batch_with_draws() -> None:
+    """A learner with a "wdl" head learns wins, draws and losses of a tiny fixed batch: its value
+    (the expected score) approaches each target and its draw probability the draws."""
+    rng = np.random.default_rng(3)
+    seen, obs, masks = set(), [], []
+    while len(obs) < 16:  # distinct positions, so that each has one target
+        state = TTT.initial_state()
+        for _ in range(int(rng.integers(0, 6))):
+            state = state.apply(int(rng.choice(state.legal_actions())))
+        if state.observation().tobytes() not in seen:
+            seen.add(state.observation().tobytes())
+            obs.append(state.observation())
+            masks.append(state.legal_mask().copy())
+    masks = np.stack(masks)
+    batch = dict(
+        observations=np.stack(obs),
+        legal_masks=masks,
+        policy_targets=masks / masks.sum(-1, keepdims=True),
+        value_targets=np.tile(np.array([-1.0, 0.0, 1.0, 0.0], np.float32), 4),
+    )
+    wdl = dataclasses.replace(SMALL, value_head="wdl")
+    learner = Learner(TTT, wdl, TrainConfig(optimizer="adamw", learning_rate=1e-2, device="cpu", batch_size=16))
+    first = learner.evaluate_batch(batch)
+    for _ in range(50):
+        metrics = learner.train_step(batch)
+    last = learner.evaluate_batch(batch)
+    assert last["value_loss"] < 0.2 * first["value_loss"], (first, last)
+    assert last["value_mse"] < 0.1 and last["value_accuracy"] > 0.9, last
+    assert set(metrics) >= {"value_mse", "policy_target_fraction"}
+    learner.net.eval()
+    with torch.no_grad():
+        probs = learner.net.wdl(torch.from_numpy(batch["observations"]))
+    draws = batch["value_targets"] == 0
+    assert probs[torch.from_numpy(draws), 1].mean() > 0.8
+    assert probs[torch.from_numpy(~draws), 1].mean() < 0.2
+
+
 # --------------------------------------------------------------------- learner
 def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
@@ -121,6 +241,7 @@ def test_train_steps_reduce_loss_and_publish() -> None:
             "value_loss",
             "policy_entropy",
             "value_accuracy",
+            "policy_target_fraction",
             "lr",
             "grad_norm",
             "step",
@@ -150,6 +271,67 @@ def test_weight_decay_only_on_weights() -> None:
     assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
     assert all(p.dim() > 1 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
     assert learner.optimizer.defaults["nesterov"] and learner.optimizer.defaults["momentum"] == 0.9
+
+
+def _zero_gradient_run(config: TrainConfig, steps: int) -> tuple[float, float]:
+    """The optimizer that :class:`Learner` builds, on one weight and one bias whose loss gradient is
+    zero, stepped ``steps`` times at the schedule's rates: ``(weight factor, bias factor)``."""
+    weight = torch.nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
+    bias = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    optimizer = make_optimizer(config, [("conv.weight", weight), ("conv.bias", bias)])
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(config, step)
+        weight.grad = torch.zeros_like(weight)
+        bias.grad = torch.zeros_like(bias)
+        optimizer.step()
+    return float(weight.detach()[0, 0]), float(bias.detach()[0])
+
+
+@pytest.mark.parametrize(("game", "steps"), [("tictactoe", 10_000), ("connect4", 20_000)])
+def test_shipped_weight_decay_shrinks_an_idle_weight_over_a_run(game: str, steps: int) -> None:
+    """The per-game defaults' decay does something over a typical run: a weight with no loss
+    gradient ends at most half its size (AdamW at lr 1e-3 with 1e-4 kept 0.998 of it), and not
+    below 5%, and the optimizer does what weight_decay_factor states."""
+    from cluster.config.run import resolve
+
+    config = resolve(game).train
+    weight, bias = _zero_gradient_run(config, steps)
+    assert weight == pytest.approx(weight_decay_factor(config, steps), rel=1e-9)
+    assert 0.05 <= weight <= 0.5, (config.optimizer, config.learning_rate, config.weight_decay, weight)
+    assert bias == 1.0  # biases are not decayed
+    assert config.decay_per_step == pytest.approx(1e-4)
+
+
+def test_weight_decay_means_l2_for_sgd_and_decoupled_decay_for_adamw() -> None:
+    """What TrainConfig's docstring says, checked against torch's optimizers."""
+    w0, g, lr, c = 0.5, 0.3, 0.1, 0.01
+    # SGD: gradient += c * w, then the step (no momentum, to see the gradient itself)
+    plain = TrainConfig(optimizer="sgd", learning_rate=lr, weight_decay=c, momentum=0.0, nesterov=False)
+    weight = torch.nn.Parameter(torch.full((1, 1), w0, dtype=torch.float64))
+    optimizer = make_optimizer(plain, [("w", weight)])
+    weight.grad = torch.full_like(weight, g)
+    optimizer.step()
+    assert float(weight.detach()) == pytest.approx(w0 - lr * (g + c * w0), rel=1e-12)
+    # AdamW: the weight is multiplied by (1 - lr * wd), separately from Adam's own step
+    adamw = TrainConfig(optimizer="adamw", learning_rate=lr, weight_decay=c)
+    weight = torch.nn.Parameter(torch.full((1, 1), w0, dtype=torch.float64))
+    optimizer = make_optimizer(adamw, [("w", weight)])
+    weight.grad = torch.full_like(weight, g)
+    optimizer.step()
+    adam_step = lr * g / (abs(g) + 1e-8)  # Adam's bias-corrected first step is lr * sign(g)
+    assert float(weight.detach()) == pytest.approx(w0 * (1 - lr * c) - adam_step, rel=1e-9)
+    assert adamw.decay_per_step == pytest.approx(lr * c)
+    # SGD with Nesterov momentum: the exact factor, and the steady-state rate lr * c / (1 - momentum)
+    sgd = TrainConfig(learning_rate=0.02, weight_decay=1e-4, lr_schedule="step", lr_milestones=(300,), lr_gamma=0.1)
+    weight, bias = _zero_gradient_run(sgd, 600)
+    assert weight == pytest.approx(weight_decay_factor(sgd, 600), rel=1e-12) and bias == 1.0
+    per_step = 1 - weight_decay_factor(sgd, 201) / weight_decay_factor(sgd, 200)
+    assert per_step == pytest.approx(sgd.decay_per_step, rel=1e-3)
+    assert sgd.decay_per_step == pytest.approx(0.02 * 1e-4 / 0.1)
+    assert weight_decay_factor(TrainConfig(weight_decay=0.0), 100) == 1.0
+    with pytest.raises(TrainConfigError, match="steps"):
+        weight_decay_factor(sgd, -1)
 
 
 def test_learning_rate_schedules() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -10,7 +11,14 @@ import torch
 
 import games
 from learner.inference import TorchEvaluator, network_throughput
-from learner.network import MASK_VALUE, NetworkConfig, PolicyValueNet
+from learner.network import (
+    MASK_VALUE,
+    NetworkConfig,
+    NetworkConfigError,
+    PolicyValueNet,
+    expected_score,
+    value_head_of,
+)
 from learner.train import Learner, TrainConfig
 
 torch.set_num_threads(2)
@@ -86,6 +94,68 @@ def test_network_config_validation_and_defaults() -> None:
     assert NetworkConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown"):
         NetworkConfig.from_dict({"blocks": 1, "width": 3})
+
+
+@pytest.mark.parametrize("name", ["tictactoe", "connect4"])
+def test_wdl_head_shapes_and_expected_score(name: str) -> None:
+    """A "wdl" head: 3 logits per position, the network's value is P(win) - P(loss) of them, and
+    the (policy_logits [B, A], value [B]) contract of the scalar head is unchanged."""
+    game = TTT if name == "tictactoe" else _game_or_skip(name)
+    torch.manual_seed(0)
+    config = NetworkConfig(blocks=1, channels=16, value_hidden=16, value_head="wdl")
+    net = PolicyValueNet(game, config).eval()
+    obs, masks = _random_positions(game, 12)
+    with torch.no_grad():
+        out = net.heads(torch.from_numpy(obs), torch.from_numpy(masks))
+        logits, value = net(torch.from_numpy(obs), torch.from_numpy(masks))
+        probs = net.wdl(torch.from_numpy(obs))
+    assert out.policy_logits.shape == (12, game.num_actions) and out.value.shape == (12,)
+    assert out.value_logits is not None and out.value_logits.shape == (12, 3)
+    assert out.value_logits.dtype == torch.float32 and value.dtype == torch.float32
+    assert torch.equal(logits, out.policy_logits) and torch.equal(value, out.value)
+    q = torch.softmax(out.value_logits, -1)
+    torch.testing.assert_close(value, q[:, 0] - q[:, 2])
+    torch.testing.assert_close(probs, q)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(12))
+    assert torch.all(value.abs() <= 1)
+    assert net.value_head_kind == "wdl" and net.value_head[6].out_features == 3
+    # the evaluator contract holds for either head
+    ev_logits, ev_values = TorchEvaluator(net)(obs, masks)
+    assert ev_logits.shape == (12, game.num_actions) and ev_values.shape == (12,) and ev_values.dtype == np.float32
+    np.testing.assert_allclose(ev_values, value.numpy(), rtol=1e-5, atol=1e-6)
+    # a scalar head has no probabilities to give, and no logits in its outputs
+    scalar = PolicyValueNet(game, NetworkConfig(blocks=1, channels=16, value_hidden=16)).eval()
+    with torch.no_grad():
+        assert scalar.heads(torch.from_numpy(obs)).value_logits is None
+    with pytest.raises(NetworkConfigError, match="'scalar'"):
+        scalar.wdl(torch.from_numpy(obs))
+
+
+def test_expected_score_at_known_points() -> None:
+    certain = 50.0
+    logits = torch.tensor(
+        [[certain, 0, 0], [0, certain, 0], [0, 0, certain], [0.0, 0.0, 0.0], [math.log(3), 0.0, math.log(1)]]
+    )
+    # sure win 1, sure draw 0, sure loss -1, uniform 0, (3/5, 1/5, 1/5) -> 2/5
+    torch.testing.assert_close(expected_score(logits), torch.tensor([1.0, 0.0, -1.0, 0.0, 0.4]))
+    with pytest.raises(NetworkConfigError, match=r"\[B, 3\]"):
+        expected_score(torch.zeros(2, 2))
+
+
+def test_wdl_head_config_and_parameters() -> None:
+    with pytest.raises(NetworkConfigError, match="value_head must be one of scalar, wdl, got 'tanh'"):
+        NetworkConfig(value_head="tanh")
+    assert NetworkConfig().value_head == "scalar"
+    wdl = NetworkConfig(blocks=1, channels=8, value_hidden=8, value_head="wdl")
+    assert NetworkConfig.from_dict(wdl.to_dict()) == wdl
+    assert NetworkConfig.from_dict({"blocks": 1}).value_head == "scalar"  # metadata from before the field
+    a, b = PolicyValueNet(TTT, wdl), PolicyValueNet(TTT, NetworkConfig(blocks=1, channels=8, value_hidden=8))
+    assert set(a.state_dict()) == set(b.state_dict())  # same names, 3 vs 1 outputs
+    assert value_head_of(a.state_dict()) == "wdl" and value_head_of(b.state_dict()) == "scalar"
+    assert value_head_of({}) is None
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        b.load_state_dict(a.state_dict())
+    assert wdl.differences(NetworkConfig(blocks=1, channels=8, value_hidden=8)) == "value_head 'wdl' vs 'scalar'"
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import games
-from learner.replay import Batch, ReplayBuffer
+from learner.replay import Batch, ReplayBuffer, ReplayConfigError, ReplayWindow
 
 TTT = games.make("tictactoe")
 
@@ -206,3 +206,88 @@ def test_symmetries_match_the_game_api(name: str) -> None:
         expected_mask[perm] = masks[j]
         np.testing.assert_array_equal(batch.policy_targets[i], expected_policy)
         np.testing.assert_array_equal(batch.legal_masks[i], expected_mask)
+
+
+# ---------------------------------------------------------------- growing window
+def _tagged(start: int, length: int, version: int = 0) -> tuple:
+    """``length`` positions whose value targets are their ordinal ``start + i`` over 4096 (exact)."""
+    obs = np.zeros((length, 3, 3, 3), np.float32)
+    values = (start + np.arange(length, dtype=np.float32)) / 4096
+    return obs, np.ones((length, 9), bool), np.full((length, 9), 1 / 9, np.float32), values, version
+
+
+def test_growing_window_formula_at_known_points() -> None:
+    # KataGo's defaults here: m = 10_000, alpha = 0.75, beta = 0.4. At N = 16 m: N^alpha = 8 m^alpha, so
+    # window = m + 0.4 * 7 m^0.75 / (0.75 m^-0.25) = m + 0.4 * 7 * 1000 / 0.075 = 47_333.3
+    default = ReplayWindow(kind="growing")
+    assert (default.min_positions, default.exponent, default.growth) == (10_000, 0.75, 0.4)
+    assert default.size(160_000, 10**6) == 47_333
+    assert default.size(160_000, 40_000) == 40_000  # the capacity is the hard maximum
+    assert default.size(0, 10**6) == default.size(9_999, 10**6) == default.size(10_000, 10**6) == 10_000
+    assert default.size(0, 5_000) == 5_000
+    # the slope at N = m is beta: 1000 more positions grow it by 0.4 * 1000 (less a little taper)
+    assert 399 <= ReplayWindow(kind="growing", min_positions=10**6).size(10**6 + 1000, 10**7) - 10**6 <= 400
+    # alpha = 1/2: m + beta * (sqrt(N) - sqrt(m)) / (0.5 / sqrt(m)); m = 100, beta = 0.4 -> 100 + 8 (sqrt(N) - 10)
+    sqrt = ReplayWindow(kind="growing", min_positions=100, exponent=0.5, growth=0.4)
+    assert [sqrt.size(n, 10**6) for n in (100, 400, 10_000)] == [100, 180, 820]
+    # alpha = 1: linear, m + beta (N - m)
+    linear = ReplayWindow(kind="growing", min_positions=1000, exponent=1.0, growth=0.4)
+    assert linear.size(6_000, 10**6) == 3_000
+    assert ReplayWindow(kind="growing", growth=0.0).size(10**9, 10**9) == 10_000  # no growth: stays at m
+    # it only grows, and never faster than beta per position
+    sizes = [default.size(n, 10**6) for n in range(0, 2_000_000, 10_000)]
+    assert sizes == sorted(sizes) and all(b - a <= 0.4 * 10_000 for a, b in zip(sizes, sizes[1:], strict=False))
+    assert ReplayWindow().size(123, 500) == 500  # "fixed": everything stored
+    for bad, field in (
+        (dict(kind="sliding"), "kind"),
+        (dict(min_positions=0), "min_positions"),
+        (dict(exponent=0.0), "exponent"),
+        (dict(exponent=1.5), "exponent"),
+        (dict(growth=-0.1), "growth"),
+        (dict(growth=float("nan")), "growth"),
+    ):
+        with pytest.raises(ReplayConfigError, match=f"ReplayWindow.{field}"):
+            ReplayWindow(**bad)
+    with pytest.raises(ReplayConfigError, match="ReplayWindow"):
+        ReplayBuffer(TTT, 10, window="growing")  # type: ignore[arg-type]
+
+
+def test_sampling_never_leaves_the_growing_window() -> None:
+    # linear for easy numbers: window = 100 + 0.5 (N - 100), capacity 1000
+    window = ReplayWindow(kind="growing", min_positions=100, exponent=1.0, growth=0.5)
+    buf = ReplayBuffer(TTT, 1000, seed=0, min_positions=150, max_samples_per_position=None, window=window)
+    buf.add_game(*_tagged(0, 80, version=1))
+    assert buf.window_size == 80 and not buf.can_sample(1)  # fewer than m: all of it, but < min_positions
+    buf.add_game(*_tagged(80, 220, version=2))  # N = 300: window 200 of 300 stored
+    assert buf.window_size == 200 and buf.state()["window"] == 200 and buf.state()["size"] == 300
+    assert buf.can_sample(200) and not buf.can_sample(201)
+    drawn = np.round(buf.sample(5000).value_targets * 4096).astype(int)
+    assert drawn.min() == 100 and drawn.max() == 299  # the newest 200, all of them reached
+    assert len(np.unique(drawn)) > 190
+    # past the capacity the ring wraps: N = 1500, window min(100 + 700, 1000) = 800 of 1000 stored
+    for start in range(300, 1500, 150):
+        buf.add_game(*_tagged(start, 150, version=3 + start // 300))
+    assert buf.size == 1000 and buf.window_size == 800
+    batch = buf.sample(20_000)
+    drawn = np.round(batch.value_targets * 4096).astype(int)
+    assert drawn.min() == 700 and drawn.max() == 1499
+    counts = np.bincount(drawn - 700, minlength=800)
+    assert counts.min() > 0 and np.all(np.abs(counts - 25) < 25)  # uniform over the window (25 each)
+    assert set(np.round(buf._values[batch.indices] * 4096).astype(int)) == set(drawn)
+    # versions and lag are over the window: positions 700..1499 were played by versions 5..7
+    state = buf.state(latest_version=10)
+    assert state["oldest_version"] == 5 and state["newest_version"] == 7 and state["policy_lag_max"] == 5
+    assert set(buf._versions[buf.window_slots()].tolist()) == {5, 6, 7}
+    # the samples-per-position cap counts every position added, as before
+    capped = ReplayBuffer(TTT, 1000, seed=0, min_positions=1, max_samples_per_position=1.0, window=window)
+    capped.add_game(*_tagged(0, 300))
+    assert capped.window_size == 200 and capped.can_sample(200)
+    capped.sample(250)
+    assert capped.can_sample(50) and not capped.can_sample(51)
+
+
+def test_a_fixed_window_samples_as_before() -> None:
+    buf = ReplayBuffer(TTT, 100, seed=7, min_positions=1)
+    buf.add_game(*_tagged(0, 60))
+    assert buf.window.kind == "fixed" and buf.window_size == buf.size == 60 and buf.state()["window"] == 60
+    np.testing.assert_array_equal(buf.sample(50).indices, np.random.default_rng(7).integers(0, 60, 50))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import games
+from learner.replay import ReplayWindow
 from learner.replay_store import MAGIC, MAGIC_V1, STATE_FILE, ReplayService, SegmentStore, read_segment
 from selfplay import SearchConfig, Worker, WorkerConfig, encode, uniform_evaluator
 
@@ -107,6 +108,33 @@ def test_sampling_respects_the_cap_and_the_counter_survives(tmp_path: Path, payl
     svc.close()
     again = service(tmp_path, max_samples_per_position=1.0)
     assert again.sample(8) == []  # the cap still holds after a restart
+
+
+def test_a_reloaded_replay_has_the_same_growing_window(tmp_path: Path, payloads: list[bytes]) -> None:
+    """The window depends on the positions ever added, which a restart recounts from the segments:
+    the rebuilt service samples the same newest positions, even where memory holds more."""
+    window = ReplayWindow(kind="growing", min_positions=40, exponent=0.75, growth=0.4)
+    first = service(tmp_path, window=window)
+    first.add(payloads[:12])
+    first.add(payloads[12:])
+    n = first.buffer.positions_added
+    assert n == _positions(payloads) and n > 100
+    expected = window.size(n, 10_000)
+    assert 40 < first.buffer.window_size == expected < first.buffer.size  # the window really cuts
+    assert first.stats()["window"] == expected
+    again = service(tmp_path, window=window)  # a restarted actor, without close()
+    assert again.buffer.window == window and again.buffer.positions_added == n
+    assert again.buffer.window_size == expected and again.stats()["window"] == expected
+    # the same positions, newest first: observations, policy and value targets
+    before, after = first.buffer.window_slots(), again.buffer.window_slots()
+    for stored in ("_obs", "_policies", "_values", "_versions"):
+        np.testing.assert_array_equal(getattr(again.buffer, stored)[after], getattr(first.buffer, stored)[before])
+    # a smaller memory after the restart holds fewer positions, but N, and so the window, is the same
+    small = service(tmp_path, window=window, capacity=expected + 20)
+    assert small.buffer.size < n and small.buffer.positions_added == n
+    assert small.buffer.window_size == expected > window.size(small.buffer.size, 10_000)
+    # the default window is all of memory
+    assert service(tmp_path).buffer.window_size == again.buffer.size
 
 
 def _positions(payloads: list[bytes]) -> int:

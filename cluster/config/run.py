@@ -32,6 +32,7 @@ from cluster.arena.evaluator import EvaluatorConfig
 from cluster.config.presets import preset
 from cluster.config.settings import ConfigError, build, to_mapping
 from learner.network import NetworkConfig
+from learner.replay import ReplayConfigError, ReplayWindow
 from learner.train import TrainConfig
 from selfplay.search import SearchConfig
 
@@ -89,13 +90,22 @@ class SelfPlaySettings:
         _require(self.num_gpus >= 0, "selfplay.num_gpus must be >= 0")
 
 
+# ReplayWindow field -> the replay setting that gives it.
+_WINDOW_KEYS = {
+    "kind": "window",
+    "min_positions": "window_min",
+    "exponent": "window_exponent",
+    "growth": "window_growth",
+}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ReplaySettings:
     """The replay actor.
 
     Attributes:
-        capacity: window size in positions.
-        min_positions: positions required before training starts.
+        capacity: positions kept (the newest); the hard maximum of the window.
+        min_positions: positions required in the window before training starts.
         max_samples_per_position: cap on training samples drawn per new position (KataGo keeps <= 4).
         segment_bytes: size at which the append-only game segment files roll over.
         value_q_weight: value target = (1 - w) * outcome + w * the search's root value (0: AlphaZero's).
@@ -103,6 +113,13 @@ class ReplaySettings:
             RUN_DIR/games (0: none).
         sample_games_keep: how many such records to keep.
         resources: Ray custom resources for the replay actor (e.g. {"node:HEAD_IP": 0.01}).
+        window: which of the stored positions training samples: "fixed" (all, up to the capacity)
+            or "growing" (KataGo's sub-linear window, ``learner.replay.ReplayWindow``): with N the
+            positions added so far, m = window_min, alpha = window_exponent, beta = window_growth,
+            clamp(m + beta * (N^alpha - m^alpha) / (alpha * m^(alpha - 1)), m, capacity).
+        window_min: m, the growing window's start (positions).
+        window_exponent: alpha in (0, 1], how the growth tapers (1: linear).
+        window_growth: beta >= 0, the window's growth per added position at N = m.
     """
 
     capacity: int = 100_000
@@ -113,15 +130,35 @@ class ReplaySettings:
     sample_games_every: int = 100
     sample_games_keep: int = 50
     resources: dict[str, float] = dataclasses.field(default_factory=dict)
+    window: str = "fixed"
+    window_min: int = 10_000
+    window_exponent: float = 0.75
+    window_growth: float = 0.4
 
     def __post_init__(self) -> None:
         _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        try:
+            self.window_config()
+        except ReplayConfigError as err:
+            message = str(err)
+            for field, key in _WINDOW_KEYS.items():
+                message = message.replace(f"ReplayWindow.{field} ", f"replay.{key} ")
+            raise ConfigError(message) from None
         _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
         _require(self.sample_games_every >= 0, "replay.sample_games_every must be >= 0")
         _require(self.sample_games_keep >= 1, "replay.sample_games_keep must be >= 1")
         _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
         _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
         _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
+
+    def window_config(self) -> ReplayWindow:
+        """The replay window these settings describe."""
+        return ReplayWindow(
+            kind=self.window,
+            min_positions=self.window_min,
+            exponent=self.window_exponent,
+            growth=self.window_growth,
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -316,7 +316,9 @@ class LearnerRunner:
             set_torch_threads(1)
         checkpoint = latest_checkpoint(run_dir) if RunDir(run_dir).checkpoints.is_dir() else None
         if checkpoint is not None:
-            self.learner = Learner.from_checkpoint(str(checkpoint), train_config=config.train)
+            self.learner = Learner.from_checkpoint(
+                str(checkpoint), train_config=config.train, network_config=config.network
+            )
             log.warning("learner resumed from %s at step %d", checkpoint, self.learner.step)
         else:
             self.learner = Learner(config.make_game(), config.network, config.train)
@@ -440,6 +442,7 @@ def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
         sample_games_every=rc.sample_games_every,
         sample_games_keep=rc.sample_games_keep,
         games_directory=str(RunDir(run_dir).games),
+        window=rc.window_config(),
     )
     return actor, name
 
