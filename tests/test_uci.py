@@ -8,6 +8,7 @@ import queue
 import shutil
 import time
 
+import chess
 import pytest
 from zeroplay_command import zeroplay_argv
 
@@ -134,6 +135,23 @@ def test_fen_positions_mate_and_clocks(uci: tuple[UciEngine, Lines]) -> None:
     games.make("chess").initial_state().apply_text(out.until("bestmove")[-1].split()[1])
     engine.handle("quit")
     assert engine.quit
+
+
+def test_follows_the_guis_game_past_fifty_moves_repetitions_and_the_ply_cap(tiny_engine) -> None:
+    """The GUI decides when a game is over: the engine searches every legal position it is sent."""
+    out = Lines()
+    engine = UciEngine(tiny_engine("chess", sims=4), out, Chess(max_plies=40))
+    moves = ["e2e4", "e7e5"] + ["g1f3", "g8f6", "f3g1", "f6g8"] * 25  # clock at 100, fivefold, past the cap
+    for extra in ([], ["g1f3"], ["g1f3", "b8c6"]):
+        board = chess.Board()
+        for move in moves + extra:
+            board.push_uci(move)
+        engine.handle("position startpos moves " + " ".join(moves + extra))
+        engine.handle("go nodes 5")
+        lines = out.until("bestmove")
+        assert not [line for line in lines if line.startswith("info string")], lines
+        assert lines[-2].startswith("info nodes 5 ")  # searched, not a first legal move
+        assert chess.Move.from_uci(lines[-1].split()[1]) in board.legal_moves
 
 
 def test_value_to_cp() -> None:

@@ -19,10 +19,13 @@ to move is mated or stalemated).
 
 Errors (a bad FEN, an illegal or malformed move in ``position``, an unknown
 command): an ``info string error: ...`` line; the last good position is kept and
-the engine keeps running. Positions our rules call finished but the board does
-not (threefold repetition, fifty moves, our ply cap) are searched again from
-their FEN; where even that is finished (insufficient material) the first legal
-move is played. Nothing but protocol goes to stdout.
+the engine keeps running. Nothing but protocol goes to stdout.
+
+The GUI decides when its game is over: the engine follows it under chess rules
+without zeroplay's adjudication (``Chess(adjudicate=False)``: repetitions and the
+fifty-move rule are claims, insufficient material and the training ply cap are
+the GUI's to declare), so it accepts and searches every position with a legal
+move, keeping the history the network sees.
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ class UciEngine:
     Args:
         engine: the searcher (a chess network).
         out: where protocol lines go.
-        game: the chess rules whose history/ply cap the network expects (default ``engine.game``).
+        game: the chess game whose history and ply scale the network expects (default ``engine.game``);
+            positions are followed without its adjudication.
         log: where to write diagnostics (None: nowhere).
     """
 
@@ -140,7 +144,7 @@ class UciEngine:
     # ------------------------------------------------------------------ position
 
     def _game(self, fen: str | None) -> Chess:
-        return Chess(fen=fen, history=self.game.history, max_plies=self.game.max_plies)
+        return Chess(fen=fen, history=self.game.history, max_plies=self.game.max_plies, adjudicate=False)
 
     def _position(self, args: Sequence[str]) -> None:
         if not args:
@@ -167,17 +171,11 @@ class UciEngine:
             return
         for i, move in enumerate(rest[1:]):
             try:
-                if state.is_terminal() and state.board.legal_moves.count():
-                    state = self._reroot(state)
                 state = apply_text(state, move)
             except GameError as err:
                 self._error(f"position: move {i + 1} ({move!r}): {err}")
                 return
         self.state = state
-
-    def _reroot(self, state: ChessState) -> ChessState:
-        """The same board as the start of a new game (our adjudication is not the GUI's)."""
-        return self._game(state.fen()).initial_state()
 
     # ------------------------------------------------------------------ search
 
@@ -251,8 +249,6 @@ class UciEngine:
     ) -> None:
         best = "(none)"
         try:
-            if state.is_terminal() and state.board.legal_moves.count():
-                state = self._reroot(state)
             if not state.is_terminal():
                 analysis = self.engine.analyse(state, sims=sims, seconds=seconds, stop=stop)
                 best = state.action_to_text(analysis.action)
@@ -261,10 +257,6 @@ class UciEngine:
                     f"info nodes {analysis.simulations} time {ms} nps {int(analysis.simulations * 1000 / ms)} "
                     f"score cp {value_to_cp(analysis.value)} pv {best}"
                 )
-            else:
-                legal = list(state.board.legal_moves)
-                if legal:
-                    best = legal[0].uci()
         except Exception as err:  # noqa: BLE001 - a failed search must still answer the GUI
             self._error(f"search failed: {type(err).__name__}: {err}")
         if infinite:
