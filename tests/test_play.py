@@ -15,6 +15,8 @@ from games.pgn import read_pgn
 from games.records import read_records
 from games.sgf import read_sgf
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture()
 def ttt(tiny_engine) -> PlaySession:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import queue
 import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 
 import chess
 import pytest
 from zeroplay_command import zeroplay_argv
 
 import games
-from cluster.engines.uci import UciEngine, value_to_cp
+from cluster.engines.uci import UciEngine, parse_go, value_to_cp
+from cluster.external.transport import LineProcess
 from cluster.external.uci import UciClient
 from games.chess import Chess
 
 STOCKFISH = shutil.which("stockfish") or (
     "/usr/games/stockfish" if os.access("/usr/games/stockfish", os.X_OK) else None
 )
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Lines(io.TextIOBase):
@@ -101,11 +108,24 @@ def test_errors_keep_the_engine_running(uci: tuple[UciEngine, Lines]) -> None:
         ("position startpos e2e4", "expected 'moves'"),
         ("go nodes many", "'many' is not a number"),
         ("go sideways", "unknown argument"),
+        ("go nodes inf", "nodes 'inf' must be a finite number >= 0"),
+        ("go depth inf", "depth 'inf' must be a finite number >= 0"),
+        ("go nodes nan", "nodes 'nan' must be a finite number >= 0"),
+        ("go nodes -5", "nodes '-5' must be a finite number >= 0"),
+        ("go movetime 1e400", "movetime '1e400' must be a finite number >= 0"),
+        ("go wtime -1 btime 10", "wtime '-1' must be"),
+        ("go nodes", "nodes needs a number"),
         ("flip", "unknown command 'flip'"),
+        ("position startpos moves " + " ".join(["g1f3", "f3g1"] * 6000), "12000 moves, at most 11897"),
+        ("setoption name Move Overhead value lots", "Move Overhead: 'lots'"),
     ]:
         engine.handle(bad)
         line = out.until("info string")[0]
         assert line.startswith("info string error: ") and fragment in line, (bad, line)
+        if bad.startswith("go"):  # every go gets its bestmove, searched with the limits left (or the defaults)
+            games.make("chess").initial_state().apply_all(["e2e4", out.until("bestmove")[-1].split()[1]])
+    engine.handle("go nodes 1e30 movetime 50")  # huge but valid: 1,000,000 simulations, or 50 ms
+    games.make("chess").initial_state().apply_all(["e2e4", out.until("bestmove")[-1].split()[1]])
     engine.handle("isready")
     assert out.until("readyok") == ["readyok"]
     engine.handle("go nodes 2")  # the last good position: after 1. e4
@@ -122,12 +142,25 @@ def test_fen_positions_mate_and_clocks(uci: tuple[UciEngine, Lines]) -> None:
     engine.handle("go wtime 2000 btime 2000 winc 0 binc 0")
     move = out.until("bestmove")[-1].split()[1]
     Chess(fen="4k3/8/8/8/8/8/4P3/4K3 w - - 0 1").initial_state().apply_all(["e2e4", "e8d7", move])
-    assert engine._limits(["movetime", "500"]) == (None, pytest.approx(0.48), False)
-    assert engine._limits(["nodes", "7", "depth", "3"]) == (7, None, False)
-    assert engine._limits(["depth", "3"]) == (3, None, False)
-    assert engine._limits([]) == (4, None, False)
-    white_clock = engine._limits(["wtime", "60000", "btime", "1000", "movestogo", "10"])
-    assert white_clock[1] == pytest.approx(6.0 - 0.03)
+
+    def plan(text: str) -> tuple[int | None, float | None, bool]:
+        limits, errors = parse_go(text.split())
+        assert errors == []
+        return engine.plan(limits)
+
+    # Budgets for the whole move; the time manager keeps the move overhead back from them.
+    assert plan("movetime 500") == (None, pytest.approx(0.5), False)
+    assert plan("nodes 7 depth 3") == (7, None, False)
+    assert plan("depth 3") == (3, None, False)
+    assert plan("nodes 1e30") == (1_000_000, None, False)
+    assert plan("") == (4, None, False)
+    assert plan("infinite") == (None, None, True)
+    engine.handle("position startpos")
+    assert plan("wtime 60000 btime 1000 movestogo 10")[1] == pytest.approx(6.0)
+    assert plan("wtime 9000 btime 1000 winc 1000")[1] == pytest.approx(9 / 30 + 0.75)
+    assert plan("wtime 1000 btime 1000 winc 5000")[1] == pytest.approx(0.8)  # at most 80% of the clock
+    engine.handle("position startpos moves e2e4")
+    assert plan("wtime 60000 btime 1000 movestogo 10")[1] == pytest.approx(0.1)
     # Repetition: our rules end the game, the GUI's need not; the engine still moves.
     shuffle = ["g1f3", "g8f6", "f3g1", "f6g8"] * 2
     engine.handle("position startpos moves " + " ".join(shuffle))
@@ -152,6 +185,62 @@ def test_follows_the_guis_game_past_fifty_moves_repetitions_and_the_ply_cap(tiny
         assert not [line for line in lines if line.startswith("info string")], lines
         assert lines[-2].startswith("info nodes 5 ")  # searched, not a first legal move
         assert chess.Move.from_uci(lines[-1].split()[1]) in board.legal_moves
+
+
+@contextlib.contextmanager
+def cpu_hog() -> Iterator[None]:
+    """One CPU-bound process beside the engine for the duration of the block."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+@pytest.mark.slow
+def test_time_kept_beside_a_cpu_hog() -> None:
+    """The promise: ``go movetime`` answered in time and a clock never run out, with a CPU hog beside the engine.
+
+    The bound is generous (a loaded 2-core CI machine); ``zeroplay bench engine`` measures the distribution.
+    """
+    proc = LineProcess(zeroplay_argv("uci", "--game", "chess", "--sims", "8"), name="zeroplay uci")
+    try:
+        proc.send("uci")
+        while proc.readline(120) != "uciok":
+            pass
+        proc.send("isready")
+        assert proc.readline(120) == "readyok"
+        with cpu_hog():
+            moves: list[str] = []
+            late = []
+            for _ in range(8):
+                proc.send("position startpos moves " + " ".join(moves))
+                start = time.perf_counter()
+                proc.send("go movetime 100")
+                line = proc.readline(30)
+                while not line.startswith("bestmove"):
+                    line = proc.readline(30)
+                late.append(time.perf_counter() - start - 0.1)
+                moves.append(line.split()[1])
+            assert max(late) < 0.5, late
+            remaining = {"w": 1.0, "b": 1.0}
+            board = chess.Board()
+            for _ in range(8):
+                side = "w" if board.turn else "b"
+                proc.send("position startpos moves " + " ".join(m.uci() for m in board.move_stack))
+                start = time.perf_counter()
+                proc.send(f"go wtime {remaining['w'] * 1000:.0f} btime {remaining['b'] * 1000:.0f} winc 50 binc 50")
+                line = proc.readline(30)
+                while not line.startswith("bestmove"):
+                    line = proc.readline(30)
+                remaining[side] -= time.perf_counter() - start
+                assert remaining[side] > 0, f"lost on time at ply {board.ply()}"
+                remaining[side] += 0.05
+                board.push_uci(line.split()[1])
+    finally:
+        proc.send("quit")
+        proc.close(30)
 
 
 def test_value_to_cp() -> None:
