@@ -99,6 +99,8 @@ def test_errors_keep_the_id(c4: Analyzer, request_text: str, fragment: str) -> N
         ('{"id": 1, "game": {"name": ["connect4"]}}', "bad 'game'"),
         ('{"id": 1, "movez": 1, "' + "x" * 10_000 + '": 2}', "unknown field(s)"),
     ],
+    ids=["deep", "digits", "sims", "seconds-0", "seconds-huge", "seconds-text", "seconds-bool", "seconds-raw",
+         "moves-43", "moves-100001", "game-digits", "game-name", "field-name"],
 )
 def test_hostile_requests_are_errors_naming_the_field(c4: Analyzer, request_text: str, fragment: str) -> None:
     answer = ask(c4, request_text)

@@ -97,6 +97,19 @@ def test_transcript(gtp: GtpEngine) -> None:
     assert "29" not in by_id  # nothing after quit
 
 
+def test_bad_input_is_an_error_reply(gtp: GtpEngine) -> None:
+    out = io.StringIO()
+    stdin = io.BytesIO(b"1 name\n2 play b \xff\xfe\n" + b"x" * (2 << 20) + b"\n3 komi 1e308\n4 komi nan\n5 name\n")
+    assert gtp.run(stdin, out) == 0
+    replies = out.getvalue().split("\n\n")[:-1]
+    assert replies[0] == "=1 zeroplay" and replies[-1] == "=5 zeroplay"
+    assert replies[1].startswith("? input line 2 is not UTF-8 text (byte 0xff at column 10)")
+    assert replies[2].startswith("? input line 3 is longer than 1048576 bytes")
+    assert replies[3].startswith("?3 syntax error (komi '1e308': go komi must be finite with |komi| <= size * size")
+    assert replies[4].startswith("?4 syntax error (komi 'nan'")
+    assert gtp.game.komi == 7.5
+
+
 def test_play_out_of_turn_inserts_a_pass_and_undo_removes_it(gtp: GtpEngine) -> None:
     assert gtp.handle("play b C3") == "=\n\n"
     assert gtp.handle("play b D4") == "=\n\n"

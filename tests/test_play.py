@@ -72,6 +72,13 @@ def test_undo_hint_eval(ttt: PlaySession) -> None:
     assert ttt.actions[0] == games.make("tictactoe").initial_state().parse_action("a1")
 
 
+def test_bad_bytes_reprompt(tiny_engine) -> None:
+    session = PlaySession(tiny_engine("tictactoe", sims=2), human=0)
+    out = io.StringIO()
+    assert session.run(io.BytesIO(b"\xff b2\nb2\n"), out) == 0
+    assert "input line 1 is not UTF-8 text" in out.getvalue() and len(session.actions) == 2
+
+
 def test_engine_first_and_run_loop_to_eof(tiny_engine) -> None:
     session = PlaySession(tiny_engine("tictactoe", sims=4), human=1)
     out = io.StringIO()

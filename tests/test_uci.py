@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import chess
 import pytest
-from zeroplay_command import zeroplay_argv
+from zeroplay_command import run_zeroplay, zeroplay_argv
 
 import games
 from cluster.engines.uci import UciEngine, parse_go, value_to_cp
@@ -131,6 +131,29 @@ def test_errors_keep_the_engine_running(uci: tuple[UciEngine, Lines]) -> None:
     engine.handle("go nodes 2")  # the last good position: after 1. e4
     move = out.until("bestmove")[-1].split()[1]
     games.make("chess").initial_state().apply_all(["e2e4", move])
+
+
+def test_bad_bytes_are_an_error_line(uci: tuple[UciEngine, Lines]) -> None:
+    engine, out = uci
+    stdin = io.BytesIO(b"position startpos moves e2e4 \xc3\n" + b"y" * (2 << 20) + b"\nisready\nquit\n")
+    assert engine.run(stdin) == 0
+    first, second, ready = out.until("readyok")
+    assert first == "info string error: input line 1 is not UTF-8 text (byte 0xc3 at column 30); ignored"
+    assert second.startswith("info string error: input line 2 is longer than 1048576 bytes")
+    assert ready == "readyok" and engine.quit and engine.state.ply == 0
+
+
+@pytest.mark.slow
+def test_cli_survives_bad_bytes_under_a_utf8_locale() -> None:
+    done = run_zeroplay(
+        "uci", "--game", "chess", "--sims", "2", input=b"uci\n\xff\xfe\ngo nodes nan\nisready\nquit\n",
+        text=False, timeout=120, env={"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8"},
+    )
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "info string error: input line 2 is not UTF-8 text (byte 0xff at column 1); ignored" in lines
+    assert any(line.startswith("info string error: go: nodes 'nan'") for line in lines)
+    assert any(line.startswith("bestmove ") for line in lines) and "readyok" in lines
 
 
 def test_fen_positions_mate_and_clocks(uci: tuple[UciEngine, Lines]) -> None:
