@@ -13,14 +13,16 @@ import time
 from collections.abc import Iterator
 
 import chess
+import chess.engine
 import pytest
-from zeroplay_command import run_zeroplay, zeroplay_argv
+from zeroplay_command import run_zeroplay, zeroplay_argv, zeroplay_env
 
 import games
+from cluster.arena.players import ExternalEngineError, PlayerError, UciPlayer
 from cluster.engines.uci import UciEngine, parse_go, value_to_cp
 from cluster.external.transport import LineProcess
-from cluster.external.uci import UciClient
-from games.chess import Chess
+from games.chess import Chess, ChessState
+from games.records import GameRecord, read_records, write_record
 
 STOCKFISH = shutil.which("stockfish") or (
     "/usr/games/stockfish" if os.access("/usr/games/stockfish", os.X_OK) else None
@@ -87,10 +89,8 @@ def test_go_infinite_then_stop(uci: tuple[UciEngine, Lines]) -> None:
     assert out.until("readyok", timeout=2) == ["readyok"]  # answered while searching, no bestmove yet
     engine.handle("go nodes 1")
     assert "go while searching" in out.until("info string", timeout=2)[0]
-    start = time.perf_counter()
-    engine.handle("stop")
-    lines = out.until("bestmove", timeout=5)
-    assert time.perf_counter() - start < 2.0
+    engine.handle("stop")  # ends the search within one step (tests/test_timing.py checks that exactly)
+    lines = out.until("bestmove", timeout=30)
     nodes = int(lines[-2].split()[2])
     assert nodes > 4  # it kept searching past the default limit
     games.make("chess").initial_state().apply_text(lines[-1].split()[1])
@@ -272,61 +272,145 @@ def test_value_to_cp() -> None:
     assert value_to_cp(1.0) > 10000
 
 
+def read_until(proc: LineProcess, prefix: str, timeout: float) -> list[str]:
+    """Lines of a raw session up to and including the first that starts with ``prefix``."""
+    lines = [proc.readline(timeout)]
+    while not lines[-1].startswith(prefix):
+        lines.append(proc.readline(timeout))
+    return lines
+
+
 def test_cli_transcript_and_eof(tiny_checkpoint) -> None:
-    client = UciClient(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "4"), name="zeroplay uci")
+    """A raw line session (malformed input on purpose) with the real command; end of input exits 0."""
+    proc = LineProcess(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "4"), name="zeroplay uci",
+                       env=zeroplay_env())
     try:
-        client.handshake(timeout=60)
-        assert client.id_name is not None and client.id_name.startswith("zeroplay")
-        move = client.best_move(["e2e4"], "go nodes 4")
+        proc.send("uci")
+        hello = read_until(proc, "uciok", 60)
+        assert hello[0].startswith("id name zeroplay") and "option name Move Overhead type spin" in hello[-2]
+        proc.send("position startpos moves e2e4")
+        proc.send("go nodes 4")
+        move = read_until(proc, "bestmove", 30)[-1].split()[1]
         games.make("chess").initial_state().apply_all(["e2e4", move])
-        client.send("position fen nonsense")
-        assert client.read_until("info string", 10)[-1].startswith("info string error: bad FEN")
-        client.send("position startpos")
-        client.send("go")  # the --sims default
-        tail = client.read_until("bestmove", 30)
+        proc.send("position fen nonsense")
+        assert read_until(proc, "info string", 10)[-1].startswith("info string error: bad FEN")
+        proc.send("position startpos")
+        proc.send("go")  # the --sims default
+        tail = read_until(proc, "bestmove", 30)
         assert tail[-2].startswith("info nodes 4 ")
     finally:
-        status = client.close(30)
+        status = proc.close(30)
     assert status == 0
-    assert "zeroplay uci:" in client.stderr_tail()
+    assert "zeroplay uci:" in proc.stderr_tail()
 
 
+FAKE_UCI_ENGINE = """
+import sys, time
+mode = "ok"
+for line in sys.stdin:
+    words = line.split()
+    if not words:
+        continue
+    if words[0] == "uci":
+        print("id name fake")
+        print("option name Mode type combo default ok var ok var illegal var crash var none var slow")
+        print("uciok")
+    elif words[0] == "isready":
+        print("readyok")
+    elif words[0] == "setoption":
+        mode = words[-1]
+    elif words[0] == "go":
+        if mode == "crash":
+            sys.exit(3)
+        if mode == "slow":
+            time.sleep(30)
+        print({"ok": "bestmove e2e4", "illegal": "bestmove e2e5", "none": "bestmove (none)"}[mode])
+    elif words[0] == "quit":
+        break
+    sys.stdout.flush()
+"""
+
+
+@pytest.mark.slow
+def test_uci_player_drives_engines_through_chess_engine(tmp_path) -> None:
+    """UciPlayer (``uci:CMD`` in matches): options, moves, and every failure mapped to the arena's errors."""
+    script = tmp_path / "fake_uci.py"
+    script.write_text(FAKE_UCI_ENGINE)
+    command = f"{sys.executable} {script}"
+    chess_game = games.make("chess")
+    start = chess_game.initial_state()
+
+    def player(mode: str, timeout: float = 30.0) -> UciPlayer:
+        made = UciPlayer(command, movetime_ms=10, options=[("Mode", mode)], timeout=timeout)
+        made.new_game(chess_game, start)
+        return made
+
+    ok = player("ok")
+    assert start.action_to_text(ok.choose(start)) == "e2e4"
+    ok.close()
+    for mode, fragment in [("illegal", "answered unusably"), ("none", "has no move"), ("crash", "exited"),
+                           ("slow", "no answer in time")]:
+        failing = player(mode, timeout=1.0)
+        with pytest.raises(ExternalEngineError, match=fragment):
+            failing.choose(start)
+        if mode in ("crash", "slow"):  # dropped, and a new engine started at the next game
+            assert failing._client is None
+            failing.new_game(chess_game, start)
+            assert failing._client is not None
+        failing.close()
+    with pytest.raises(PlayerError, match="did not start.*option .Mode., got: sideways"):
+        UciPlayer(command, options=[("Mode", "sideways")])
+    with pytest.raises(PlayerError, match="did not start.*[Nn]o[Ss]uch"):
+        UciPlayer(command, options=[("NoSuchOption", "1")])
+
+
+def agrees_with_python_chess(state: ChessState, board: chess.Board) -> bool:
+    """Whether our referee's ending of the game is the one python-chess finds on the same board."""
+    return {
+        "checkmate": board.is_checkmate(),
+        "stalemate": board.is_stalemate(),
+        "insufficient-material": board.is_insufficient_material(),
+        "threefold": board.can_claim_threefold_repetition(),
+        "fifty-move": board.can_claim_fifty_moves(),
+        "ply-cap": board.ply() == state.game.max_plies,
+    }[state.termination()]
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(STOCKFISH is None, reason="Stockfish is not installed (not on PATH nor at /usr/games/stockfish)")
 def test_full_game_against_stockfish(tiny_checkpoint) -> None:
-    """Stockfish (skill 0, 10 ms a move) against a tiny network at 3 simulations, capped at 80 plies."""
+    """Stockfish (skill 0, 10 ms a move) against a tiny network at 3 simulations, capped at 80 plies.
+
+    Both engines are driven by python-chess's ``chess.engine``, a strict standard client, so
+    this checks our side of UCI as a GUI sees it; every move is checked by our referee.
+    """
     assert STOCKFISH is not None
     referee = Chess(max_plies=80)
     state = referee.initial_state()
-    moves: list[str] = []
-    stockfish = UciClient([STOCKFISH], name="stockfish")
-    ours = UciClient(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "3"), name="zeroplay uci")
-    start = time.perf_counter()
+    board = chess.Board()
+    actions: list[int] = []
+    stockfish = chess.engine.SimpleEngine.popen_uci([STOCKFISH], timeout=30)
+    ours = chess.engine.SimpleEngine.popen_uci(
+        zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "3"), timeout=120, env=zeroplay_env()
+    )
     try:
-        stockfish.handshake()
-        stockfish.set_option("Skill Level", 0)
-        stockfish.new_game()
-        ours.handshake(timeout=60)
-        ours.new_game()
-        players = {0: (ours, "go nodes 3"), 1: (stockfish, "go movetime 10")}
+        stockfish.configure({"Skill Level": 0})
+        assert (ours.id.get("name") or "").startswith("zeroplay") and "Move Overhead" in ours.options
+        players = {0: (ours, chess.engine.Limit(nodes=3)), 1: (stockfish, chess.engine.Limit(time=0.01))}
         while not state.is_terminal():
-            client, go = players[state.to_play]
-            move = client.best_move(moves, go, timeout=30)
-            assert move is not None, f"{client.name} found no move in {state.fen()}"
-            state = state.apply(state.parse_action(move))  # raises on an illegal move
-            moves.append(move)
+            engine, limit = players[state.to_play]
+            result = engine.play(board, limit, game="the game")  # python-chess checks the bestmove is legal
+            assert result.move is not None, f"{engine.id.get('name')} found no move in {board.fen()}"
+            actions.append(state.parse_action(result.move.uci()))
+            state = state.apply(actions[-1])  # our referee too
+            board.push(result.move)
     finally:
         stockfish.quit()
         ours.quit()
-    assert state.termination() in (
-        "checkmate",
-        "stalemate",
-        "threefold",
-        "fifty-move",
-        "insufficient-material",
-        "ply-cap",
-    )
-    print(
-        f"zeroplay (W) vs stockfish: {state.termination()} after {len(moves)} plies "
-        f"in {time.perf_counter() - start:.1f}s"
-    )
-    assert time.perf_counter() - start < 90
+    assert state.fen() == board.fen()
+    assert agrees_with_python_chess(state, board), (state.termination(), board.fen())
+    (record,) = read_records(write_record(GameRecord(referee, tuple(actions), players=("zeroplay", "stockfish"))),
+                             "pgn", max_plies=80)
+    replayed = record.final_state()  # the record replays, move by move, to the same end
+    assert record.ending == "terminal" and replayed == state and replayed.termination() == state.termination()
+    print(f"zeroplay (W) vs stockfish: {state.termination()} after {board.ply()} plies")
