@@ -6,7 +6,6 @@ import io
 import os
 import shutil
 import sys
-import time
 
 import pytest
 from zeroplay_command import zeroplay_argv
@@ -17,6 +16,7 @@ from cluster.engines.gtp import GtpEngine
 from cluster.external.gtp import GtpClient, GtpError
 from cluster.external.transport import ProcessError
 from games.go import Go
+from games.records import GameRecord, read_records, write_record
 
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if os.access("/usr/games/gnugo", os.X_OK) else None)
 
@@ -198,19 +198,20 @@ def test_client_reports_a_dead_engine() -> None:
     client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(GNUGO is None, reason="GNU Go is not installed (gnugo not on PATH nor at /usr/games/gnugo)")
 def test_full_game_against_gnugo(tiny_checkpoint) -> None:
     """A 9x9 game, GNU Go level 1 (Black) against a tiny network at 8 simulations (White).
 
-    Both use simple ko and Chinese (area) rules; every move is checked by our referee.
+    Both use simple ko and Chinese (area) rules; every move is checked by our referee. Neither
+    resigns, so the game ends by the rules: two passes in a row, or the move cap.
     """
     assert GNUGO is not None
     referee = games.make("go", size=9, komi=7.5, ko="simple")
     state = referee.initial_state()
+    actions: list[int] = []
     gnugo = GtpClient([GNUGO, "--mode", "gtp", "--level", "1", "--chinese-rules", "--never-resign"], name="gnugo")
     ours = zeroplay_gtp(tiny_checkpoint("go", size=9), "--sims", "8", "--ko", "simple", "--resign-threshold", "-1")
-    start = time.perf_counter()
-    result = None
     try:
         for client in (gnugo, ours):
             client.command("boardsize 9", timeout=60)
@@ -220,19 +221,20 @@ def test_full_game_against_gnugo(tiny_checkpoint) -> None:
         while not state.is_terminal():
             mover, colour = players[state.to_play]
             other, _ = players[1 - state.to_play]
-            move = mover.command(f"genmove {colour}", timeout=30)
-            if move.lower() == "resign":
-                result = f"{'WB'[state.to_play]}+R"
-                break
-            state = state.apply(state.parse_action(move))  # raises on an illegal move
-            other.command(f"play {colour} {move}", timeout=30)
-        if result is None:
-            result = state.result()
-            assert ours.command("final_score") == result
-        print(f"gnugo (B) vs zeroplay (W): {result} after {state.move_number} moves"
-              f" in {time.perf_counter() - start:.1f}s")
-        assert time.perf_counter() - start < 90
+            move = mover.command(f"genmove {colour}", timeout=60)
+            actions.append(state.parse_action(move))
+            state = state.apply(actions[-1])  # raises on an illegal move
+            other.command(f"play {colour} {move}", timeout=60)
+        assert ours.command("final_score") == state.result()
     finally:
         gnugo.quit()
         ours.quit()
-    assert result is not None
+    passes = [a == referee.pass_action for a in actions[-2:]]
+    assert passes == [True, True] or len(actions) == referee.max_moves, actions
+    (record,) = read_records(write_record(GameRecord(referee, tuple(actions), players=("gnugo", "zeroplay"))), "sgf",
+                             ko="simple")
+    replayed = record.final_state()  # the record replays, move by move, to the same end
+    assert record.ending == "terminal" and replayed.is_terminal()
+    assert replayed.stones(0) == state.stones(0) and replayed.stones(1) == state.stones(1)
+    assert record.tags["RE"] == state.result() == replayed.result()
+    print(f"gnugo (B) vs zeroplay (W): {state.result()} after {len(actions)} moves")
