@@ -15,8 +15,9 @@ Request fields (no others are accepted):
   at most the game's longest game (``max_game_length``: 512 for chess, 162 for 9x9 Go).
 * ``game``: optional; a game name (``"go"``) or a spec (``{"name": "go", "size": 9}``).
   It must match the engine's game: the name, and every option given.
-* ``sims``: simulations, 0..1,000,000 (default ``--sims``); 0 means the raw network only.
-* ``seconds``: optional time limit of the answer, a number > 0 and at most 3600,
+* ``sims``: simulations, 0..1,000,000 (default ``--sims``; a lower cap can be set); 0 means
+  the raw network only.
+* ``seconds``: optional time limit of the answer, a number > 0 and at most 3600 (or a lower cap),
   counted from when the line was read (:mod:`cluster.engines.timing`); alone it limits
   the search by time only, with ``sims`` the first limit reached ends it.
 
@@ -101,14 +102,25 @@ class Analyzer:
         engine: the searcher.
         game: the game whose positions are analysed (default ``engine.game``).
         default_sims: simulations when a request gives none (0: network only).
+        max_sims: the most simulations a request may ask for, 1..1,000,000 (default 1,000,000).
+        max_seconds: the longest ``seconds`` a request may give, > 0 and at most 3600 (default 3600).
     """
 
-    def __init__(self, engine: Engine, game: Game | None = None, *, default_sims: int = 64) -> None:
-        if default_sims < 0:
-            raise ValueError(f"default_sims must be >= 0, got {default_sims}")
+    def __init__(
+        self, engine: Engine, game: Game | None = None, *, default_sims: int = 64, max_sims: int = MAX_SIMULATIONS,
+        max_seconds: float = MAX_REQUEST_SECONDS,
+    ) -> None:
+        if not 1 <= max_sims <= MAX_SIMULATIONS:
+            raise ValueError(f"max_sims must be 1..{MAX_SIMULATIONS}, got {max_sims}")
+        if not 0 <= default_sims <= max_sims:
+            raise ValueError(f"default_sims must be 0..max_sims ({max_sims}), got {default_sims}")
+        if not 0 < max_seconds <= MAX_REQUEST_SECONDS:
+            raise ValueError(f"max_seconds must be > 0 and at most {MAX_REQUEST_SECONDS:g}, got {max_seconds}")
         self.engine = engine
         self.game = game or engine.game
         self.default_sims = default_sims
+        self.max_sims = max_sims
+        self.max_seconds = max_seconds
 
     def answer_line(self, line: str) -> str | None:
         """The JSON answer line (without newline) to one request line; None for a blank line."""
@@ -155,16 +167,16 @@ class Analyzer:
         seconds = request.get("seconds")
         if seconds is not None and (
             isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-            or not 0 < seconds <= MAX_REQUEST_SECONDS
+            or not 0 < seconds <= self.max_seconds
         ):
-            raise RequestError(f"'seconds' must be a number > 0 and at most {MAX_REQUEST_SECONDS:g}, "
+            raise RequestError(f"'seconds' must be a number > 0 and at most {self.max_seconds:g}, "
                                f"got {_preview(seconds)}")
         sims = request.get("sims", self.default_sims if seconds is None else None)
         if sims is not None and (
-            isinstance(sims, bool) or not isinstance(sims, int) or not 0 <= sims <= MAX_SIMULATIONS
+            isinstance(sims, bool) or not isinstance(sims, int) or not 0 <= sims <= self.max_sims
         ):
             raise RequestError(
-                f"'sims' must be a non-negative integer, at most {MAX_SIMULATIONS}, got {_preview(sims)}"
+                f"'sims' must be a non-negative integer, at most {self.max_sims}, got {_preview(sims)}"
             )
         if sims == 0 and seconds is not None:
             raise RequestError("'seconds' needs a search, but 'sims' is 0 (the raw network)")

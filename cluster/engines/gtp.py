@@ -210,7 +210,7 @@ class GtpEngine:
             return None
         parts = cleaned.split()
         ident = ""
-        if parts[0].isdigit():
+        if parts[0].isascii() and parts[0].isdigit():
             ident = parts.pop(0)
         if not parts:
             return f"?{ident} syntax error (no command)\n\n"
