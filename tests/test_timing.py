@@ -73,7 +73,8 @@ def test_deadline_and_estimates() -> None:
     with pytest.raises(TimingError, match="time budget"):
         manager.deadline(float("nan"))
     assert not manager.measured and manager.simulations_within(200.0) == 1
-    manager.first_step, manager.step = 0.03, 0.01
+    manager.record_first_step(0.03)
+    manager.record_step(0.01)
     assert manager.can_search(100.03) and not manager.can_search(100.02)
     assert manager.simulations_within(100.13) == 1 + 10  # the first step, then ten more
     assert manager.simulations_within(100.13, fresh_root=False) == 1 + 12
@@ -146,3 +147,23 @@ def test_warm_up_leaves_the_moves_alone(tiny_engine) -> None:
     warm.warm_up()
     a, b = cold.analyse(state, sims=24), warm.analyse(state, sims=24)
     assert a.action == b.action and np.array_equal(a.visit_counts, b.visit_counts)
+
+
+def test_one_slow_step_does_not_move_the_estimates() -> None:
+    manager = TimeManager()
+    for _ in range(5):
+        manager.record_first_step(0.02)
+        manager.record_step(0.01)
+    manager.record_first_step(1.0)  # a page fault, a burst of other work
+    manager.record_step(0.5)
+    assert manager.first_step == pytest.approx(0.02) and manager.step == pytest.approx(0.01)
+
+
+def test_short_moves_search_again_once_the_machine_is_fast_again(tiny_engine) -> None:
+    """Estimates from a slow moment do not lock short moves into network-only answers."""
+    engine, clock, calls = fake_engine(tiny_engine)
+    state = engine.game.initial_state()
+    for _ in range(9):
+        engine.timing.record_first_step(0.5)  # measured while the machine was busy
+    answers = [engine.analyse(state, seconds=0.1).simulations for _ in range(8)]
+    assert answers[0] == 0 and answers[-1] > 0, answers

@@ -226,7 +226,7 @@ class Engine:
         state = state or self.game.initial_state()
         rng = np.random.default_rng(0)
         self._analyse(state, simulations, None, None, None, rng)
-        self.timing.step = self.timing.first_step = None  # forget the cold start
+        self.timing.forget()  # the cold start does not stand for the machine
         for _ in range(2):
             self._analyse(state, simulations, None, None, None, rng)
 
@@ -319,8 +319,15 @@ class Engine:
         )
 
     def _network_answer(self, state: State, start: float) -> Analysis:
-        """The network's favourite move, for a budget too short for a search."""
+        """The network's favourite move, for a budget too short for a search.
+
+        Its forward pass stands in for a measurement of a search's first step (about two
+        forward passes), so that an estimate made on a slower moment does not keep every
+        later short move from searching.
+        """
+        before = self.timing.clock()
         policy, value = self.raw_policy(state)
+        self.timing.record_first_step(2 * (self.timing.clock() - before))
         num_actions = self.game.num_actions
         return Analysis(
             action=int(np.argmax(np.where(state.legal_mask(), policy, -1.0))),

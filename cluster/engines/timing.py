@@ -31,8 +31,10 @@ another).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -49,8 +51,10 @@ DEFAULT_MOVES_TO_GO = 30
 INCREMENT_SHARE = 0.75
 #: The most of the clock (after the move overhead) one move may use.
 MAX_CLOCK_SHARE = 0.8
-# How fast the measurements follow the machine (weight of the newest sample).
-_SMOOTHING = 0.3
+# Recent samples kept per measurement; the estimate is their median, so that one slow
+# step (a page fault, a burst of other work) moves it little.
+_STEPS_KEPT = 32
+_FIRST_STEPS_KEPT = 9
 
 
 class TimingError(ZeroplayError, ValueError):
@@ -129,20 +133,15 @@ class Stopper:
         manager = self.manager
         now = manager.clock()
         if self._last is None and self._fresh:
-            manager.first_step = _update(manager.first_step, now - self._started)
+            manager.record_first_step(now - self._started)
         else:
-            manager.step = _update(manager.step, now - (self._started if self._last is None else self._last))
+            manager.record_step(now - (self._started if self._last is None else self._last))
         self._last = now
         if self.stop is not None and self.stop.is_set():
             self.stopped = True
         elif self.deadline is not None and now + (manager.step or 0.0) > self.deadline:
             self.stopped = True
         return self.stopped
-
-
-def _update(average: float | None, sample: float) -> float:
-    sample = max(0.0, sample)
-    return sample if average is None else (1 - _SMOOTHING) * average + _SMOOTHING * sample
 
 
 class TimeManager:
@@ -153,16 +152,42 @@ class TimeManager:
         clock: the time source (seconds; ``time.perf_counter``).
 
     Attributes:
-        step: smoothed seconds of one simulation step (None: not measured yet).
-        first_step: smoothed seconds from a search's start to the end of its first step
-            (the root's evaluation and one simulation).
+        step: seconds of one simulation step, the median of the recent ones (None: not measured yet).
+        first_step: seconds from a search's start to the end of its first step (the root's
+            evaluation and one simulation), the median of the recent ones.
     """
 
     def __init__(self, config: TimeConfig | None = None, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.config = config or TimeConfig()
         self.clock = clock
-        self.step: float | None = None
-        self.first_step: float | None = None
+        self._steps: collections.deque[float] = collections.deque(maxlen=_STEPS_KEPT)
+        self._first_steps: collections.deque[float] = collections.deque(maxlen=_FIRST_STEPS_KEPT)
+        self._step: float | None = None
+
+    @property
+    def step(self) -> float | None:
+        if self._step is None and self._steps:
+            self._step = statistics.median(self._steps)
+        return self._step
+
+    @property
+    def first_step(self) -> float | None:
+        return statistics.median(self._first_steps) if self._first_steps else None
+
+    def record_step(self, seconds: float) -> None:
+        """A simulation step took ``seconds``."""
+        self._steps.append(max(0.0, seconds))
+        self._step = None
+
+    def record_first_step(self, seconds: float) -> None:
+        """A search's first step (the root's evaluation and one simulation) took ``seconds``."""
+        self._first_steps.append(max(0.0, seconds))
+
+    def forget(self) -> None:
+        """Drop every measurement (after a cold start that does not stand for the machine)."""
+        self._steps.clear()
+        self._first_steps.clear()
+        self._step = None
 
     @property
     def measured(self) -> bool:
