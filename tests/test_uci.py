@@ -133,6 +133,22 @@ def test_errors_keep_the_engine_running(uci: tuple[UciEngine, Lines]) -> None:
     games.make("chess").initial_state().apply_all(["e2e4", move])
 
 
+def test_position_extends_the_previous_one(tiny_engine) -> None:
+    """A GUI resends the whole game each move: an extension plays only the new moves, to the same position."""
+    engine = UciEngine(tiny_engine("chess"), Lines())
+    game = ["e2e4", "e7e5", "g1f3", "b8c6", "f1b5", "a7a6"]
+    for n in range(len(game) + 1):
+        engine.handle("position startpos moves " + " ".join(game[:n]))
+    fresh = UciEngine(tiny_engine("chess"), Lines())
+    fresh.handle("position startpos moves " + " ".join(game))
+    assert engine.state == fresh.state and engine.state.ply == 6
+    engine.handle("position startpos moves e2e4 c7c5")  # not an extension: played from the start
+    assert engine.state.fen() == Chess().initial_state().apply_all(["e2e4", "c7c5"]).fen()
+    engine.handle("position fen 4k3/8/8/8/8/8/4P3/4K3 w - - 0 1 moves e2e4")
+    engine.handle("position startpos moves e2e4")  # the same moves from another start
+    assert engine.state.ply == 1 and engine.state.fen() == Chess().initial_state().apply_text("e2e4").fen()
+
+
 def test_bad_bytes_are_an_error_line(uci: tuple[UciEngine, Lines]) -> None:
     engine, out = uci
     stdin = io.BytesIO(b"position startpos moves e2e4 \xc3\n" + b"y" * (2 << 20) + b"\nisready\nquit\n")

@@ -5,6 +5,8 @@ Commands: ``uci`` (``id name``/``id author``, the options, ``uciok``), ``isready
 startpos|fen <FEN> [moves ...]`` (at most 11,897 moves), ``go``, ``stop``,
 ``ponderhit`` (treated as ``stop``), ``setoption``, ``quit``. Input is read while
 a search runs in a background thread, which ``stop`` ends within one simulation step.
+A ``position`` that extends the previous one (the GUI's game went on) plays only the
+new moves, so its cost does not grow with the game.
 
 Options: ``Move Overhead`` (spin, milliseconds, default ``--move-overhead``, 0..10000):
 the time kept back from every timed move for the answer's own latency. Other
@@ -140,6 +142,8 @@ class UciEngine:
         self.quit = False
         self._lock = threading.Lock()
         self.state: ChessState = self._game(None).initial_state()
+        # The last position command's start (None: startpos), moves and position, to extend.
+        self._line: tuple[str | None, list[str], ChessState] = (None, [], self.state)
         self._thread: threading.Thread | None = None
         self._searching = False
         self._stop = threading.Event()
@@ -258,18 +262,25 @@ class UciEngine:
         if len(rest) - 1 > MAX_POSITION_MOVES:
             self._error(f"position: {len(rest) - 1} moves, at most {MAX_POSITION_MOVES}")
             return
-        try:
-            state = self._game(fen).initial_state()
-        except GameError as err:
-            self._error(f"bad FEN: {err}")
-            return
-        for i, move in enumerate(rest[1:]):
+        moves = rest[1:]
+        line_fen, line_moves, state = self._line
+        if fen == line_fen and moves[: len(line_moves)] == line_moves:
+            done = len(line_moves)  # the GUI's game went on: only its new moves are played
+        else:
             try:
-                state = apply_text(state, move)
+                state = self._game(fen).initial_state()
             except GameError as err:
-                self._error(f"position: move {i + 1} ({move[:40]!r}): {err}")
+                self._error(f"bad FEN: {err}")
+                return
+            done = 0
+        for i in range(done, len(moves)):
+            try:
+                state = apply_text(state, moves[i])
+            except GameError as err:
+                self._error(f"position: move {i + 1} ({moves[i][:40]!r}): {err}")
                 return
         self.state = state
+        self._line = (fen, moves, state)
 
     # ------------------------------------------------------------------ search
 
