@@ -167,3 +167,28 @@ def test_short_moves_search_again_once_the_machine_is_fast_again(tiny_engine) ->
         engine.timing.record_first_step(0.5)  # measured while the machine was busy
     answers = [engine.analyse(state, seconds=0.1).simulations for _ in range(8)]
     assert answers[0] == 0 and answers[-1] > 0, answers
+
+
+def test_gtp_genmove_keeps_the_byo_yomi(tiny_engine) -> None:
+    from cluster.engines.gtp import GtpEngine
+
+    engine, clock, calls = fake_engine(tiny_engine, "go", size=9)
+    engine = engine.with_limits(sims=1_000_000)  # time is the only limit
+    session = GtpEngine(engine, resign_threshold=-1.0)
+    session.handle("time_settings 0 0.5 1")
+    for colour in "bw" * 3:
+        session.handle(f"time_left {colour} 0.5 1")
+        before = clock.now
+        assert session.handle(f"genmove {colour}").startswith("= ")
+        assert 0.3 < clock.now - before <= 0.8 * 0.5 - 0.02 + 1e-9  # 80% of the period, less the overhead
+
+
+def test_play_with_seconds_keeps_them(tiny_engine) -> None:
+    from cluster.engines.play import PlaySession
+
+    engine, clock, calls = fake_engine(tiny_engine)
+    session = PlaySession(engine, human=0, seconds=0.2)
+    session.start()
+    before = clock.now
+    assert "engine plays" in session.handle("4")
+    assert 0.1 < clock.now - before <= 0.2 - 0.02 + 1e-9
