@@ -257,7 +257,7 @@ class Engine:
 
         Raises:
             GameError: ``state`` is terminal.
-            EngineError: a limit out of range, or no limit at all.
+            EngineError: a limit out of range.
         """
         if state.is_terminal():
             raise games.GameError("cannot analyse a finished game")
