@@ -51,8 +51,9 @@ DEFAULT_MOVES_TO_GO = 30
 INCREMENT_SHARE = 0.75
 #: The most of the clock (after the move overhead) one move may use.
 MAX_CLOCK_SHARE = 0.8
-# Recent samples kept per measurement; the estimate is their median, so that one slow
-# step (a page fault, a burst of other work) moves it little.
+# Recent samples kept per measurement. The estimate is their median, or the latest sample
+# if that is larger: a machine that just became slower is believed at once (a late answer
+# costs more than a short search), one slow moment is forgotten at the next sample.
 _STEPS_KEPT = 32
 _FIRST_STEPS_KEPT = 9
 
@@ -144,6 +145,10 @@ class Stopper:
         return self.stopped
 
 
+def _estimate(samples: collections.deque[float]) -> float:
+    return max(statistics.median(samples), samples[-1])
+
+
 class TimeManager:
     """An engine's time keeping: what its searches measured on this machine, and the deadlines they give.
 
@@ -152,9 +157,10 @@ class TimeManager:
         clock: the time source (seconds; ``time.perf_counter``).
 
     Attributes:
-        step: seconds of one simulation step, the median of the recent ones (None: not measured yet).
+        step: seconds of one simulation step: the median of the recent ones, or the latest if
+            larger (None: not measured yet).
         first_step: seconds from a search's start to the end of its first step (the root's
-            evaluation and one simulation), the median of the recent ones.
+            evaluation and one simulation), estimated the same way.
     """
 
     def __init__(self, config: TimeConfig | None = None, *, clock: Callable[[], float] = time.perf_counter) -> None:
@@ -167,12 +173,12 @@ class TimeManager:
     @property
     def step(self) -> float | None:
         if self._step is None and self._steps:
-            self._step = statistics.median(self._steps)
+            self._step = _estimate(self._steps)
         return self._step
 
     @property
     def first_step(self) -> float | None:
-        return statistics.median(self._first_steps) if self._first_steps else None
+        return _estimate(self._first_steps) if self._first_steps else None
 
     def record_step(self, seconds: float) -> None:
         """A simulation step took ``seconds``."""
