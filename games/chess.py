@@ -60,6 +60,12 @@ legal en-passant captures, occurring for the third time: an automatic draw),
 ``"fifty-move"`` (half-move clock >= 100 and the mover is not mated: automatic),
 ``"ply-cap"`` (``max_plies`` plies played since this game's start; a mate
 delivered on the last ply still wins).
+
+With ``Chess(adjudicate=False)`` (what an engine uses to follow a GUI's game) only
+checkmate and stalemate end the game: repetitions and the fifty-move rule are
+claims in chess, insufficient material and zeroplay's ply cap are for the GUI to
+declare, so every position with a legal move can be played on and searched.
+The ply and half-move clock planes then stay at 1 once past ``max_plies`` and 100.
 """
 
 from __future__ import annotations
@@ -174,10 +180,16 @@ class Chess(Game):
         max_plies: plies after which the game is adjudicated a draw, 1..``MAX_PLIES``
             (11,897: no longer game is possible under the automatic fifty-move rule);
             it is also ``max_game_length``.
+        adjudicate: True (self-play, matches): zeroplay ends the game at threefold
+            repetition, fifty moves, insufficient material and the ply cap. False (an
+            engine following a GUI's game): only checkmate and stalemate end it; the
+            game can then go on without end, so it is not for records (its
+            ``max_game_length`` stays ``max_plies``, the bound decoders use) and
+            ``max_plies`` only scales the ply plane of the observation.
 
     Raises:
         InvalidFenError: a malformed or impossible FEN (the message names it).
-        GameError: a bad ``history`` or ``max_plies``.
+        GameError: a bad ``history``, ``max_plies`` or ``adjudicate``.
     """
 
     name = "chess"
@@ -187,11 +199,15 @@ class Chess(Game):
     notation_hint = "e2e4 or Nf3"
     record_format = "pgn"
 
-    def __init__(self, fen: str | None = None, history: int = 8, max_plies: int = 512) -> None:
+    def __init__(
+        self, fen: str | None = None, history: int = 8, max_plies: int = 512, adjudicate: bool = True
+    ) -> None:
         if isinstance(history, bool) or not isinstance(history, int) or not 1 <= history <= MAX_HISTORY:
             raise GameError(f"chess history must be an integer 1..{MAX_HISTORY}, got {history!r}")
         if isinstance(max_plies, bool) or not isinstance(max_plies, int) or not 1 <= max_plies <= MAX_PLIES:
             raise GameError(f"chess max_plies must be an integer 1..{MAX_PLIES}, got {max_plies!r}")
+        if not isinstance(adjudicate, bool):
+            raise GameError(f"chess adjudicate must be true or false, got {adjudicate!r}")
         if fen is None:
             board = chess.Board()
         else:
@@ -213,11 +229,15 @@ class Chess(Game):
         self.fen = board.fen()
         self.history = history
         self.max_plies = max_plies
+        self.adjudicate = adjudicate
         self.max_game_length = max_plies
         self.observation_shape = (14 * history + 7, 8, 8)
 
     def options(self) -> dict[str, Any]:
-        return {"fen": self.fen, "history": self.history, "max_plies": self.max_plies}
+        options: dict[str, Any] = {"fen": self.fen, "history": self.history, "max_plies": self.max_plies}
+        if not self.adjudicate:  # only when off, so the specs of every recorded game stay as they were
+            options["adjudicate"] = False
+        return options
 
     def initial_state(self) -> ChessState:
         board = self._board.copy(stack=False)
@@ -273,7 +293,10 @@ class ChessState(State):
     def _compute(self) -> str:
         board = self._board
         moves = None
-        if self._rep >= 2:
+        if not self.game.adjudicate:
+            moves = list(board.generate_legal_moves())
+            status = _NOT_OVER if moves else "checkmate" if board.is_check() else "stalemate"
+        elif self._rep >= 2:
             status = "threefold"
         elif board.is_insufficient_material():
             status = "insufficient-material"
@@ -433,7 +456,7 @@ class ChessState(State):
         c = 14 * history
         if turn:
             obs[c] = 1.0
-        obs[c + 1] = self._ply / game.max_plies
+        obs[c + 1] = min(self._ply / game.max_plies, 1.0)
         # castling_rights holds the rook squares; always clean here (valid FEN, push() keeps it so)
         rights = board.castling_rights
         k_me, q_me, k_opp, q_opp = (
@@ -448,7 +471,7 @@ class ChessState(State):
             obs[c + 4] = 1.0
         if rights & q_opp:
             obs[c + 5] = 1.0
-        obs[c + 6] = board.halfmove_clock / 100.0
+        obs[c + 6] = min(board.halfmove_clock / 100.0, 1.0)
         return obs
 
     # ------------------------------------------------------------------ text

@@ -60,6 +60,17 @@ def tiny_engine() -> Callable[..., Any]:
     return make
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Any:
+    """Torch on one thread for a module's tests, as the engines run (torch's threads are per process)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def _ray_session() -> Any:
     """One embedded Ray instance (2 CPUs) for every test that needs one, started by the product's own path."""

@@ -12,12 +12,15 @@ from zeroplay_command import zeroplay_argv
 import games
 from cluster.cli.common import CliError, parse_game_spec
 from cluster.engines.analyze import Analyzer
-from cluster.engines.engine import EngineError
+from cluster.engines.engine import Engine, EngineError
 from cluster.engines.loading import merge_game
+from cluster.engines.timing import TimeConfig, TimeManager
 from cluster.external.transport import LineProcess
 
 # The zeroplay command as the console script runs it (``python -m cluster.cli.common`` would load
 # cluster.cli.common twice, as __main__ and as cluster.cli.common, so its CliError would not be caught).
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def ask(analyzer: Analyzer, request: object) -> dict:
@@ -77,6 +80,69 @@ def test_errors_keep_the_id(c4: Analyzer, request_text: str, fragment: str) -> N
     assert set(answer) == {"id", "error"}
     assert fragment in answer["error"]
     assert answer["id"] == (1 if request_text.startswith("{") else None)
+
+
+@pytest.mark.parametrize(
+    "request_text, fragment",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"id": 1, "sims": ' + "9" * 5000 + "}", "malformed JSON"),
+        ('{"id": 1, "sims": 1000000000}', "'sims' must be a non-negative integer, at most 1000000"),
+        ('{"id": 1, "seconds": 0}', "'seconds' must be a number > 0 and at most 3600"),
+        ('{"id": 1, "seconds": 1e300}', "'seconds' must be"),
+        ('{"id": 1, "seconds": "1"}', "'seconds' must be"),
+        ('{"id": 1, "seconds": true}', "'seconds' must be"),
+        ('{"id": 1, "seconds": 1, "sims": 0}', "'sims' is 0"),
+        ('{"id": 1, "moves": ' + json.dumps(["4"] * 43) + "}", "'moves' has 43 moves, at most 42"),
+        ('{"id": 1, "moves": [' + "1," * 100_000 + "1]}", "'moves' has 100001 moves"),
+        ('{"id": 1, "game": {"name": "connect4", "rows": ' + "9" * 4000 + "}}", "bad 'game'"),
+        ('{"id": 1, "game": {"name": ["connect4"]}}', "bad 'game'"),
+        ('{"id": 1, "movez": 1, "' + "x" * 10_000 + '": 2}', "unknown field(s)"),
+    ],
+    ids=["deep", "digits", "sims", "seconds-0", "seconds-huge", "seconds-text", "seconds-bool", "seconds-raw",
+         "moves-43", "moves-100001", "game-digits", "game-name", "field-name"],
+)
+def test_hostile_requests_are_errors_naming_the_field(c4: Analyzer, request_text: str, fragment: str) -> None:
+    answer = ask(c4, request_text)
+    assert set(answer) == {"id", "error"} and fragment in answer["error"], answer
+    assert len(answer["error"]) < 1000
+    assert ask(c4, {"id": 2, "sims": 1})["id"] == 2  # still running
+
+
+def test_bad_ids_and_oversized_lines(c4: Analyzer) -> None:
+    for bad_id in (2**63, -(2**63) - 1, "x" * 257, 1.5, True, [1]):
+        answer = ask(c4, {"id": bad_id})
+        assert answer["id"] is None and "'id' must be" in answer["error"]
+    assert ask(c4, {"id": 2**63 - 1, "sims": 1})["id"] == 2**63 - 1
+    huge = '{"id": 1, "moves": [' + '"1",' * 300_000 + '"1"]}'
+    assert "at most 1048576" in ask(c4, huge)["error"]
+    out = io.StringIO()
+    stdin = io.BytesIO(b'{"id": 1, "sims": 1}\n{"id": "\xff\xfe"}\n' + b"x" * (2 << 20) + b'\n{"id": 3, "sims": 1}\n')
+    assert c4.run(stdin, out) == 0
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [a["id"] for a in answers] == [1, None, None, 3]
+    assert "not UTF-8" in answers[1]["error"] and "longer than 1048576 bytes" in answers[2]["error"]
+
+
+def test_seconds_limit_the_search(tiny_engine) -> None:
+    """A request's seconds bound its search (a fake clock: every network call takes 10 ms)."""
+    analyzer = Analyzer(fake_clock_engine(tiny_engine("connect4"), seconds_per_call=0.01), default_sims=16)
+    answer = ask(analyzer, {"id": 1, "seconds": 0.1})
+    assert "error" not in answer and 1 <= answer["sims"] <= 10
+    both = ask(analyzer, {"id": 2, "seconds": 100, "sims": 5})
+    assert both["sims"] == 5
+
+
+def fake_clock_engine(engine: Engine, *, seconds_per_call: float) -> Engine:
+    """``engine`` on a fake clock that only moves when the network is called."""
+    now = [0.0]
+
+    def evaluate(observations, masks):
+        now[0] += seconds_per_call
+        return engine.evaluate(observations, masks)
+
+    return Engine(engine.game, evaluate, engine.config, timing=TimeManager(TimeConfig(move_overhead=0.0),
+                                                                               clock=lambda: now[0]))
 
 
 def test_bad_id_full_column_and_finished_game(c4: Analyzer) -> None:

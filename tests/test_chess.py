@@ -521,3 +521,24 @@ def test_random_play_terminates_consistently():
         reasons.add(s.termination())
         assert sum(s.returns()) == 0
     assert reasons <= {"checkmate", "stalemate", "threefold", "fifty-move", "insufficient-material", "ply-cap"}
+
+
+def test_without_adjudication_only_mate_and_stalemate_end_the_game():
+    """``adjudicate=False`` (engines following a GUI): claims and the ply cap are the GUI's to decide."""
+    shuffle = ["Nf3", "Nf6", "Ng1", "Ng8"]
+    s = play(start(adjudicate=False, max_plies=8), "e4", "e5", *shuffle * 25)  # 102 plies, clock 100, fivefold
+    assert not s.is_terminal() and s.termination() is None and s.repetitions() == 25
+    assert s.board.halfmove_clock == 100 and len(s.legal_actions()) == s.board.legal_moves.count()
+    obs = s.observation()
+    assert obs[14 * 8 + 1].max() == 1.0 and obs[14 * 8 + 6].max() == 1.0  # ply and clock planes clipped at 1
+    assert play(s, "Nf3").to_play == 1
+    assert not start("8/8/8/4k3/8/8/8/4K1N1 w - - 0 1", adjudicate=False).is_terminal()
+    mate = play(start(adjudicate=False), "f3", "e5", "g4", "Qh4")
+    assert mate.termination() == "checkmate" and mate.returns() == (-1.0, 1.0)
+    stalemate = start("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1", adjudicate=False)
+    assert stalemate.termination() == "stalemate"
+    game = Chess(adjudicate=False)
+    assert game.options()["adjudicate"] is False and games.from_spec(game.spec()) == game
+    assert "adjudicate" not in Chess().options() and Chess() != game
+    with pytest.raises(GameError, match="adjudicate"):
+        Chess(adjudicate="no")

@@ -15,6 +15,8 @@ from games.pgn import read_pgn
 from games.records import read_records
 from games.sgf import read_sgf
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture()
 def ttt(tiny_engine) -> PlaySession:
@@ -68,6 +70,13 @@ def test_undo_hint_eval(ttt: PlaySession) -> None:
     assert hint.startswith("hint (8 simulations)") and "visits" in hint and "win" in hint
     assert "your win probability" in ttt.handle("eval")
     assert ttt.actions[0] == games.make("tictactoe").initial_state().parse_action("a1")
+
+
+def test_bad_bytes_reprompt(tiny_engine) -> None:
+    session = PlaySession(tiny_engine("tictactoe", sims=2), human=0)
+    out = io.StringIO()
+    assert session.run(io.BytesIO(b"\xff b2\nb2\n"), out) == 0
+    assert "input line 1 is not UTF-8 text" in out.getvalue() and len(session.actions) == 2
 
 
 def test_engine_first_and_run_loop_to_eof(tiny_engine) -> None:

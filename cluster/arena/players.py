@@ -22,8 +22,8 @@ Player specs (:func:`parse_player`):
 anything else                   a checkpoint file, checkpoints dir or run dir
 ==============================  =====================================================
 
-External engines are driven by :class:`cluster.external.gtp.GtpClient` and
-:class:`cluster.external.uci.UciClient` (imported lazily).
+External engines are driven by :class:`cluster.external.gtp.GtpClient` and, through
+python-chess's ``chess.engine``, :class:`cluster.external.uci.UciEngineClient` (imported lazily).
 """
 
 from __future__ import annotations
@@ -250,11 +250,14 @@ class GtpPlayer(_BasePlayer):
 
 
 class UciPlayer(_BasePlayer):
-    """A chess engine over UCI (``uci:CMD``), driven by :class:`cluster.external.uci.UciClient`:
-    ``position startpos|fen F moves ...`` then ``go movetime N``.
+    """A chess engine over UCI (``uci:CMD``), driven through python-chess's ``chess.engine``
+    (:class:`cluster.external.uci.UciEngineClient`): the options once at start, then per move
+    ``position startpos|fen F moves ...`` and ``go movetime N`` (``ucinewgame`` at each new game).
 
-    ``bestmove`` is mapped with the state's ``parse_action``; an unusable move, a crash or
-    a time-out raises :class:`ExternalEngineError`.
+    An unusable ``bestmove`` or ``bestmove (none)`` raises :class:`ExternalEngineError`; so do a
+    crash or a time-out (``timeout`` seconds beyond the move time), after which the engine is
+    dropped and a new one started at the next game. An engine that cannot start, or refuses an
+    option, raises :class:`PlayerError`.
     """
 
     def __init__(
@@ -269,66 +272,67 @@ class UciPlayer(_BasePlayer):
         self.timeout = timeout
         self.name = f"uci:{command}"
         self._client: Any = None
-        self._moves: list[str] = []
-        self._start_fen: str | None = None
+        self._board: Any = None
+        self._game: object = None
         self._start()
 
     def _start(self) -> None:
         from cluster.external.transport import ProcessError
-        from cluster.external.uci import UciClient
+        from cluster.external.uci import UciEngineClient, UciError
 
         try:
-            self._client = UciClient(self.argv, name=f"UCI engine {self.command!r}")
-            self._client.handshake(self.timeout)
-            for name, value in self.options:
-                self._client.set_option(name, value)
-            self._client.ready(self.timeout)
-        except ProcessError as err:
-            self.close()
+            self._client = UciEngineClient(
+                self.argv, name=f"UCI engine {self.command!r}", options=self.options, timeout=self.timeout
+            )
+        except (ProcessError, UciError) as err:
             raise PlayerError(f"UCI engine {self.command!r} did not start: {err}") from None
 
     def new_game(self, game: Game, initial_state: State) -> None:
+        import chess
+
         from cluster.external.transport import ProcessError
-        from games.chess import STANDARD_FEN
 
         if not isinstance(initial_state, ChessState):
             raise PlayerError(f"uci: players play chess only, not {game.name}")
-        if self._client is None or self._client.process.poll() is not None:
-            self.close()
+        if self._client is None:
             self._start()
         try:
-            self._client.new_game(self.timeout)
+            self._client.ping()
         except ProcessError as err:
-            raise ExternalEngineError(str(err)) from None
-        fen = initial_state.fen()
-        self._start_fen = None if fen == STANDARD_FEN else fen
-        self._moves = []
+            raise self._lost(err) from None
+        self._board = chess.Board(initial_state.fen())
+        self._game = object()  # a new game: python-chess sends ucinewgame before its first move
 
     def observe(self, state: State, action: int) -> None:
-        self._moves.append(state.action_to_text(action))
+        self._board.push(state.move(action))
 
     def choose(self, state: State) -> int:
         from cluster.external.transport import ProcessError
+        from cluster.external.uci import UciError
 
+        if self._client is None:
+            raise ExternalEngineError(f"UCI engine {self.command!r} is gone (it failed earlier in this game)")
         try:
-            text = self._client.best_move(
-                self._moves,
-                f"go movetime {self.movetime_ms}",
-                fen=self._start_fen,
-                timeout=self.timeout + self.movetime_ms / 1000.0,
-            )
-        except ProcessError as err:
+            move = self._client.best_move(self._board, movetime=self.movetime_ms / 1000.0, game=self._game)
+        except UciError as err:
             raise ExternalEngineError(str(err)) from None
-        if text is None:
+        except ProcessError as err:
+            raise self._lost(err) from None
+        if move is None:
             raise ExternalEngineError(f"UCI engine {self.command!r} has no move (bestmove (none)) in:\n{state}")
         try:
-            return state.parse_action(text)
+            return state.parse_action(move.uci())
         except GameError as err:
-            raise ExternalEngineError(f"UCI engine {self.command!r} answered bestmove {text!r}: {err}") from None
+            raise ExternalEngineError(f"UCI engine {self.command!r} answered bestmove {move.uci()!r}: {err}") from None
+
+    def _lost(self, err: Exception) -> ExternalEngineError:
+        """The engine died or stopped answering: drop it (the next game starts a new one)."""
+        self.close()
+        return ExternalEngineError(str(err))
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.quit()
+            self._client.close()
             self._client = None
 
 

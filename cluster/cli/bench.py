@@ -9,6 +9,7 @@ from typing import Any
 
 from cluster.bench import cluster as bench_cluster
 from cluster.bench import connect4 as bench_connect4
+from cluster.bench import engine as bench_engine
 from cluster.bench import inference as bench_inference
 from cluster.bench import recipe as bench_recipe
 from cluster.bench import search as bench_search
@@ -18,10 +19,47 @@ from cluster.cli.common import CliError, emit
 
 
 def register(commands: Any, bench: Any) -> None:
-    """Add ``zeroplay bench cluster|inference|connect4|tictactoe|search``."""
+    """Add ``zeroplay bench cluster|inference|connect4|tictactoe|search|engine|recipe``."""
     for add in (_register_tictactoe, _register_search, _register_connect4, _register_cluster, _register_inference,
-                _register_recipe):
+                _register_engine, _register_recipe):
         add(bench)
+
+
+def cmd_bench_engine(args: argparse.Namespace) -> int:
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    try:
+        settings = bench_engine.EngineBenchSettings(
+            moves=args.moves, movetime_ms=args.movetime, clock_ms=args.clock, increment_ms=args.increment,
+            engines=engines, quiet=not args.hog_only, hog=not args.no_hog, chess=args.chess, go=args.go,
+            threads=args.threads,
+        )
+    except bench_engine.EngineBenchError as err:
+        raise CliError(str(err)) from None
+    result = bench_engine.run_engine_bench(settings, log=_progress("bench engine"))
+    emit(result, args.json, bench_engine.render)
+    return 0
+
+
+def _register_engine(bench: Any) -> None:
+    p = bench.add_parser(
+        "engine",
+        help="time keeping of zeroplay uci and gtp: answer time over the move time, quiet and beside a CPU hog",
+        description=bench_engine.__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--moves", type=int, default=20, help="answers timed per engine and run (default 20)")
+    p.add_argument("--movetime", type=int, default=100, metavar="MS", help="time per move in ms (default 100)")
+    p.add_argument("--clock", type=int, default=2000, metavar="MS",
+                   help="each side's clock in the UCI clock game, ms (default 2000; 0: no clock game)")
+    p.add_argument("--increment", type=int, default=50, metavar="MS", help="the clock game's increment (default 50)")
+    p.add_argument("--engines", default="uci,gtp", help="uci, gtp or uci,gtp (default both)")
+    p.add_argument("--chess", metavar="CKPT", help="chess checkpoint or run dir for zeroplay uci (default: fresh)")
+    p.add_argument("--go", metavar="CKPT", help="9x9 Go checkpoint or run dir for zeroplay gtp (default: fresh)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of the engines (default 1)")
+    hog = p.add_mutually_exclusive_group()
+    hog.add_argument("--no-hog", action="store_true", help="only the quiet run")
+    hog.add_argument("--hog-only", action="store_true", help="only the run beside a CPU hog")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench_engine)
 
 
 def parse_actor_counts(text: str) -> tuple[int, ...]:

@@ -69,16 +69,27 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, default_sims: int, 
         parser.add_argument("--seconds", type=float, default=None,
                             help="seconds per move (alone: time only; with --sims: both limits)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, auto (default cpu)")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads for the network (default 1: an engine beside other work keeps its time)",
+    )
+    parser.add_argument(
+        "--move-overhead", type=float, default=20.0, metavar="MS",
+        help="milliseconds kept back from every timed move for the answer's latency (default 20, at most 10000)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="search seed (ties)")
 
 
 def limits_from_args(args: argparse.Namespace, default_sims: int) -> tuple[int | None, float | None]:
     """(sims, seconds) from ``--sims``/``--seconds``: ``--seconds`` alone limits by time only."""
+    from cluster.engines.timing import MAX_BUDGET
+    from selfplay.search.config import MAX_SIMULATIONS
+
     sims, seconds = args.sims, getattr(args, "seconds", None)
-    if sims is not None and sims < 1:
-        raise CliError(f"--sims must be >= 1, got {sims}")
-    if seconds is not None and not seconds > 0:
-        raise CliError(f"--seconds must be positive, got {seconds}")
+    if sims is not None and not 1 <= sims <= MAX_SIMULATIONS:
+        raise CliError(f"--sims must be 1..{MAX_SIMULATIONS}, got {sims}")
+    if seconds is not None and not 0 < seconds <= MAX_BUDGET:
+        raise CliError(f"--seconds must be positive and at most {MAX_BUDGET:g}, got {seconds}")
     if sims is None and seconds is None:
         sims = default_sims
     return sims, seconds
@@ -91,14 +102,22 @@ def _engine(args: argparse.Namespace, game_text: str | None, sims: int | None, s
     spec = parse_game_spec(game_text) if game_text else None
     if overrides:
         spec = {**(spec or {"name": "go"}), **overrides}
-    return build_engine(args.checkpoint, spec, sims=sims, seconds=seconds, device=args.device, seed=args.seed)
+    if not 1 <= args.threads <= 256:
+        raise CliError(f"--threads must be 1..256, got {args.threads}")
+    if not 0 <= args.move_overhead <= 10_000:
+        raise CliError(f"--move-overhead must be 0..10000 ms, got {args.move_overhead:g}")
+    return build_engine(
+        args.checkpoint, spec, sims=sims, seconds=seconds, device=args.device, seed=args.seed, threads=args.threads,
+        move_overhead=args.move_overhead / 1000,
+    )
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from cluster.engines.analyze import Analyzer
+    from selfplay.search.config import MAX_SIMULATIONS
 
-    if args.sims is not None and args.sims < 0:
-        raise CliError(f"--sims must be >= 0, got {args.sims}")
+    if args.sims is not None and not 0 <= args.sims <= MAX_SIMULATIONS:
+        raise CliError(f"--sims must be 0..{MAX_SIMULATIONS}, got {args.sims}")
     default_sims = 64 if args.sims is None else args.sims
     engine, game = _engine(args, args.game, max(default_sims, 1), None)
     with protocol_stdout() as out:
@@ -127,7 +146,9 @@ def cmd_gtp(args: argparse.Namespace) -> int:
         raise CliError(f"zeroplay gtp plays Go; the engine plays {game!r}")
 
     def fresh_engine(g: Go) -> Engine:
-        return Engine.load(None, engine.config, game_spec=g.spec())
+        fresh = Engine.load(None, engine.config, game_spec=g.spec())
+        fresh.warm_up()
+        return fresh
 
     new_engine = fresh_engine if args.checkpoint is None else None  # a checkpoint fixes the size
     session = GtpEngine(

@@ -3,26 +3,32 @@
 An :class:`Engine` holds one game, one network (from a checkpoint or freshly
 initialised) wrapped as an evaluator, and a deterministic search: no Dirichlet
 noise, greedy move choice, a seeded generator. A search is limited by simulations,
-by seconds, or both, and can be stopped from another thread between chunks.
+by seconds, or both, and can be stopped from another thread; time limits and stops
+are kept within one simulation step (:mod:`cluster.engines.timing`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import threading
-import time
 from typing import Any
 
 import numpy as np
 
 import games
+from cluster.engines.timing import MAX_BUDGET, TimeConfig, TimeManager
 from games import Game, State
 from games.errors import ZeroplayError
-from selfplay import SearchConfig, SearchOutput, Tree, search
+from selfplay import SearchConfig, Tree, search
+from selfplay.search.config import MAX_SIMULATIONS
 
-# Simulations per chunk when a search is limited by time or can be stopped.
-_CHUNK = 32
+#: Torch threads an engine may be given.
+MAX_THREADS = 256
+# The first chunk of a Gumbel search of unknown length (until stopped, or timed before any
+# step time is measured); each further chunk doubles, continuing the same tree.
+_FIRST_CHUNK = 16
 
 
 class EngineError(ZeroplayError, ValueError):
@@ -34,34 +40,56 @@ class EngineConfig:
     """How an engine searches.
 
     Attributes:
-        sims: simulations per move (None: limited by ``seconds`` only).
-        seconds: wall-clock limit per move (None: limited by ``sims`` only).
+        sims: simulations per move, 1..1,000,000 (None: limited by ``seconds`` only).
+        seconds: wall-clock limit per move in seconds, > 0 and at most a week (None: limited by
+            ``sims`` only); kept as :mod:`cluster.engines.timing` describes.
         algorithm: "gumbel" (default) or "puct". Gumbel root search considers every move up to
             ``gumbel_num_considered`` and halves them by their searched values, so a move the
             network's prior underrates is still examined; at the small budgets engines run
             with it makes fewer mistakes (tic-tac-toe, 64 simulations: 0 mistakes against
             PUCT's 3 on all 4520 positions, see BENCHMARKS.md).
         device: torch device for the network ("cpu", "cuda", "auto").
-        threads: torch threads for inference (None: torch's default).
+        threads: torch intra-op threads for inference, 1..256 (default 1: an engine beside
+            other work on a small machine keeps its deadlines; torch's default of one thread
+            per core fought a busy 2-core machine and made a 100 ms move take seconds).
+            Torch threads are per process. None leaves torch's setting.
         seed: seed of the search's generator (ties, Gumbel noise).
+        timing: the move overhead kept back from timed moves.
     """
 
     sims: int | None = 200
     seconds: float | None = None
     algorithm: str = "gumbel"
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = 1
     seed: int = 0
+    timing: TimeConfig = TimeConfig()
 
     def __post_init__(self) -> None:
         if self.sims is None and self.seconds is None:
             raise EngineError("an engine needs a simulation limit, a time limit, or both")
-        if self.sims is not None and (not isinstance(self.sims, int) or self.sims < 1):
-            raise EngineError(f"sims must be a positive integer, got {self.sims!r}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise EngineError(f"seconds must be positive, got {self.seconds!r}")
+        check_limits(self.sims, self.seconds)
         if self.algorithm not in ("puct", "gumbel"):
             raise EngineError(f"algorithm must be 'puct' or 'gumbel', got {self.algorithm!r}")
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= MAX_THREADS
+        ):
+            raise EngineError(f"threads must be an integer 1..{MAX_THREADS}, got {self.threads!r}")
+
+
+def check_limits(sims: int | None, seconds: float | None, *, zero_seconds: bool = False) -> None:
+    """Raise :class:`EngineError` naming a simulation or time limit out of range (None is no limit).
+
+    ``zero_seconds``: a time limit of 0 is allowed (a move to answer at once).
+    """
+    if sims is not None and (isinstance(sims, bool) or not isinstance(sims, int) or not 1 <= sims <= MAX_SIMULATIONS):
+        raise EngineError(f"sims must be an integer 1..{MAX_SIMULATIONS}, got {sims!r}")
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds) or not (0 <= seconds if zero_seconds else 0 < seconds) or seconds > MAX_BUDGET
+    ):
+        least = ">= 0" if zero_seconds else "> 0"
+        raise EngineError(f"seconds must be a number {least} and at most {MAX_BUDGET:g}, got {seconds!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +103,9 @@ class Analysis:
         prior: float32 [A], the raw network policy over legal moves.
         visit_counts: int64 [A].
         q_values: float32 [A], mover's view, NaN where unvisited.
-        simulations: simulations run for this answer.
-        seconds: wall time spent.
+        simulations: simulations in the searched tree (0: the network alone answered, as
+            for a time budget too short for one simulation).
+        seconds: wall time spent, from when the request was received.
     """
 
     action: int
@@ -110,6 +139,7 @@ class Engine:
         weights_version: the network's version (0 for a fresh network).
         source: where the network came from, for ``name``/logs.
         metadata: the checkpoint's metadata, if any.
+        timing: the time manager (default: one on ``time.perf_counter`` with ``config.timing``).
     """
 
     def __init__(
@@ -121,6 +151,7 @@ class Engine:
         weights_version: int = 0,
         source: str = "fresh network",
         metadata: dict[str, Any] | None = None,
+        timing: TimeManager | None = None,
     ) -> None:
         self.game = game
         self.evaluate = evaluate
@@ -128,6 +159,7 @@ class Engine:
         self.weights_version = weights_version
         self.source = source
         self.metadata = metadata or {}
+        self.timing = timing or TimeManager(config.timing)
         self._rng = np.random.default_rng(config.seed)
 
     @classmethod
@@ -179,10 +211,24 @@ class Engine:
         config = dataclasses.replace(self.config, sims=sims, seconds=seconds)
         engine = Engine(
             self.game, self.evaluate, config, weights_version=self.weights_version, source=self.source,
-            metadata=self.metadata,
+            metadata=self.metadata, timing=self.timing,
         )
         engine._rng = self._rng
         return engine
+
+    def warm_up(self, state: State | None = None, *, simulations: int = 8) -> None:
+        """Search ``state`` (default: the start position) a few times, outside any move's clock.
+
+        The first forward passes of a network are slow (torch allocates and plans); this
+        pays for them up front and measures the step times the time manager needs. Uses
+        its own generator, so the engine's moves stay as they would be without it.
+        """
+        state = state or self.game.initial_state()
+        rng = np.random.default_rng(0)
+        self._analyse(state, simulations, None, None, None, rng)
+        self.timing.forget()  # the cold start does not stand for the machine
+        for _ in range(2):
+            self._analyse(state, simulations, None, None, None, rng)
 
     def analyse(
         self,
@@ -191,41 +237,76 @@ class Engine:
         sims: int | None = None,
         seconds: float | None = None,
         stop: threading.Event | None = None,
+        received: float | None = None,
     ) -> Analysis:
         """Search ``state`` (not terminal) within the given limits (default: the engine's).
 
-        With neither a simulation nor a time limit given, the engine's own limits apply
-        (so a search "until stopped" passes a huge ``sims`` and a ``stop`` event, as
-        ``cluster.engines.uci`` does). ``stop`` ends the search between chunks of simulations.
-        Never adds noise; the chosen move is the most visited.
+        Args:
+            sims: simulations, 1..1,000,000.
+            seconds: the time this answer may take, counted from ``received``, 0..a week: the
+                search ends by ``received + seconds - move overhead`` (see :mod:`cluster.engines.timing`);
+                a budget too short for one simulation is answered by the network alone.
+            stop: an event that ends the search within one simulation step once set.
+            received: when the request arrived, on ``self.timing.clock`` (default: now).
+
+        With neither a simulation nor a time limit, a search with ``stop`` runs until it is
+        set (at most 1,000,000 simulations, the most one search holds), and one without
+        takes the engine's own limits. Never adds noise; the chosen move is the search's
+        (Gumbel: Sequential Halving's, on growing chunks of one tree when the length is
+        not known ahead; PUCT: the most visited).
+
+        Raises:
+            GameError: ``state`` is terminal.
+            EngineError: a limit out of range.
         """
         if state.is_terminal():
             raise games.GameError("cannot analyse a finished game")
-        if sims is None and seconds is None:
-            sims, seconds = self.config.sims, self.config.seconds
         if sims is None and seconds is None and stop is None:
-            raise EngineError("an unlimited search needs a stop event")
-        start = time.perf_counter()
-        deadline = start + seconds if seconds is not None else None
-        chunked = deadline is not None or stop is not None
+            sims, seconds = self.config.sims, self.config.seconds
+        check_limits(sims, seconds, zero_seconds=True)
+        return self._analyse(state, sims, seconds, stop, received, self._rng)
+
+    def _analyse(
+        self,
+        state: State,
+        sims: int | None,
+        seconds: float | None,
+        stop: threading.Event | None,
+        received: float | None,
+        rng: np.random.Generator,
+    ) -> Analysis:
+        timing = self.timing
+        start = timing.clock() if received is None else received
+        deadline = timing.deadline(seconds, start) if seconds is not None else None
+        if deadline is not None and not timing.can_search(deadline):
+            return self._network_answer(state, start)
+        cap = MAX_SIMULATIONS if sims is None else sims
+        gumbel = self.config.algorithm == "gumbel"
+        stopper = timing.stopper(deadline, stop)
         root: State | Tree = state
+        result = None
+        chunk = _FIRST_CHUNK
         done = 0
-        output: SearchOutput | None = None
         while True:
-            step = sims - done if sims is not None else _CHUNK
-            if chunked:
-                step = min(step, _CHUNK)
-            config = SearchConfig(num_simulations=max(step, 1), algorithm=self.config.algorithm)
-            result = search([root], self.evaluate, config, self._rng, add_noise=False)
-            output = result.outputs[0]
-            done += step
-            if sims is not None and done >= sims:
+            fresh = result is None  # a search from the position, whose first step evaluates it
+            if not gumbel or (sims is not None and deadline is None):
+                budget, last = cap - done, True
+            elif deadline is not None and timing.measured:  # Sequential Halving planned for the time left
+                budget, last = timing.simulations_within(deadline, fresh_root=fresh), False
+                if not fresh and budget < _FIRST_CHUNK:  # too little left for another halving
+                    break
+            else:  # until stopped, or timed before any step was measured: growing chunks on one tree
+                budget, last = chunk, False
+                chunk *= 2
+            if result is not None:
+                root = result.root_tree(0)
+            config = SearchConfig(num_simulations=max(1, min(budget, cap - done)), algorithm=self.config.algorithm)
+            stopper.restart(fresh_root=fresh)
+            result = search([root], self.evaluate, config, rng, add_noise=False, should_stop=stopper)
+            done += result.num_simulations
+            if last or stopper.stopped or done >= cap:
                 break
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
-            if stop is not None and stop.is_set():
-                break
-            root = result.root_tree(0)
+        output = result.outputs[0]
         return Analysis(
             action=int(output.action),
             value=float(output.root_value),
@@ -234,7 +315,29 @@ class Engine:
             visit_counts=output.visit_counts,
             q_values=output.q_values,
             simulations=int(output.visit_counts.sum()),
-            seconds=time.perf_counter() - start,
+            seconds=timing.clock() - start,
+        )
+
+    def _network_answer(self, state: State, start: float) -> Analysis:
+        """The network's favourite move, for a budget too short for a search.
+
+        Its forward pass stands in for a measurement of a search's first step (about two
+        forward passes), so that an estimate made on a slower moment does not keep every
+        later short move from searching.
+        """
+        before = self.timing.clock()
+        policy, value = self.raw_policy(state)
+        self.timing.record_first_step(2 * (self.timing.clock() - before))
+        num_actions = self.game.num_actions
+        return Analysis(
+            action=int(np.argmax(np.where(state.legal_mask(), policy, -1.0))),
+            value=value,
+            network_value=value,
+            prior=policy,
+            visit_counts=np.zeros(num_actions, dtype=np.int64),
+            q_values=np.full(num_actions, np.nan, dtype=np.float32),
+            simulations=0,
+            seconds=self.timing.clock() - start,
         )
 
     def raw_policy(self, state: State) -> tuple[np.ndarray, float]:

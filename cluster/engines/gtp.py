@@ -26,10 +26,15 @@ Behaviour worth knowing:
   ``--resign-threshold`` (default -0.95; -1 disables) once ``--resign-after``
   moves (default: the number of board points / 2) have been played; the
   position is then unchanged.
-* Time: after ``time_settings`` (and ``time_left``), each ``genmove`` searches
-  for about ``remaining / stones`` in byo-yomi, else ``remaining / max(10,
-  (0.75 * points - moves) / 2)``, times 0.8 minus 50 ms, capped by ``--seconds``;
-  ``--sims`` still caps the simulations. ``time_settings 0 x 0`` means no limit.
+* Time: after ``time_settings`` (and ``time_left``), each ``genmove`` is given
+  :func:`cluster.engines.timing.clock_budget` of the remaining time, spread over the
+  stones left in a byo-yomi period, else over ``max(10, (0.75 * points - moves) / 2)``
+  moves, and at most 80% of it; capped by ``--seconds``; ``--sims`` still caps the
+  simulations. The time runs from the moment ``genmove`` is read, and the search ends
+  the move overhead (``--move-overhead``) before it. ``time_settings 0 x 0`` means no
+  limit. Times must be finite and at most a week, stones 0..1,000,000 (else ``?
+  syntax error``).
+* Input that is not UTF-8 text, or a line over 1 MiB: ``? `` and the reason.
 * ``final_score``: Tromp-Taylor area score of the board as it stands
   (``B+3.5``, ``W+0.5``, ``0``): dead stones are not removed.
 """
@@ -37,10 +42,13 @@ Behaviour worth knowing:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from cluster.engines.engine import Engine, EngineError
+from cluster.engines.lines import InputLineError, read_lines
+from cluster.engines.timing import MAX_BUDGET, clock_budget
 from games import GameError
 from games.errors import ZeroplayError
 from games.go import Go, GoState
@@ -52,8 +60,33 @@ PROTOCOL_COMMANDS = (
 )
 
 
+#: The most stones a byo-yomi period may count.
+MAX_STONES = 1_000_000
+
+
 class GtpCommandError(ZeroplayError):
     """A command that fails: the message is the text after ``?``."""
+
+
+def _time(text: str, usage: str) -> float:
+    """A GTP time in seconds: a finite number 0..a week, else a syntax error naming ``usage``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_BUDGET:
+        raise GtpCommandError(f"syntax error ({usage}; times are seconds 0..{MAX_BUDGET:g}, got {text[:40]!r})")
+    return value
+
+
+def _stones(text: str, usage: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_STONES:
+        raise GtpCommandError(f"syntax error ({usage}; stones are an integer 0..{MAX_STONES}, got {text[:40]!r})")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +108,7 @@ def _parse_colour(text: str) -> int:
         return 0
     if t in ("w", "white"):
         return 1
-    raise GtpCommandError(f"syntax error (invalid color {text!r})")
+    raise GtpCommandError(f"syntax error (invalid color {text[:40]!r})")
 
 
 def _version() -> str:
@@ -121,6 +154,7 @@ class GtpEngine:
         self.quit = False
         self.time_settings: TimeSettings | None = None
         self.time_left: dict[int, tuple[float, int]] = {}
+        self._received = engine.timing.clock()
         self._set_game(game)
 
     # ------------------------------------------------------------------ position
@@ -169,13 +203,14 @@ class GtpEngine:
 
     def handle(self, line: str) -> str | None:
         """The full reply (ending with a blank line) to one input line; None if it is ignored."""
+        self._received = self.engine.timing.clock()
         cleaned = "".join(c for c in line if c in "\t\n" or (ord(c) >= 32 and ord(c) != 127))
         cleaned = cleaned.replace("\t", " ").split("#", 1)[0].strip()
         if not cleaned:
             return None
         parts = cleaned.split()
         ident = ""
-        if parts[0].isdigit():
+        if parts[0].isascii() and parts[0].isdigit():
             ident = parts.pop(0)
         if not parts:
             return f"?{ident} syntax error (no command)\n\n"
@@ -192,10 +227,10 @@ class GtpEngine:
             return f"?{ident} {first}\n\n"
         return f"={ident} {result}\n\n" if result else f"={ident}\n\n"
 
-    def run(self, stdin: TextIO, stdout: TextIO) -> int:
-        """Answer commands from ``stdin`` on ``stdout`` until ``quit`` or end of input."""
-        for line in stdin:
-            reply = self.handle(line)
+    def run(self, stdin: IO[Any], stdout: TextIO) -> int:
+        """Answer commands from ``stdin`` (binary, or text) on ``stdout`` until ``quit`` or end of input."""
+        for line in read_lines(stdin):
+            reply = f"? {line}\n\n" if isinstance(line, InputLineError) else self.handle(line)
             if reply is not None:
                 stdout.write(reply)
                 stdout.flush()
@@ -235,7 +270,7 @@ class GtpEngine:
         try:
             size = int(args[0])
         except ValueError:
-            raise GtpCommandError(f"syntax error (board size {args[0]!r} is not an integer)") from None
+            raise GtpCommandError(f"syntax error (board size {args[0][:40]!r} is not an integer)") from None
         if not 5 <= size <= 19:
             raise GtpCommandError("unacceptable size")
         if size != self.game.size:
@@ -257,9 +292,12 @@ class GtpEngine:
         self._nargs(args, 1)
         try:
             komi = float(args[0])
+        except ValueError:
+            raise GtpCommandError(f"syntax error (komi {args[0][:40]!r} is not a number)") from None
+        try:
             game = Go(**{**self.game.options(), "komi": komi})
-        except (ValueError, GameError):
-            raise GtpCommandError(f"syntax error (komi {args[0]!r} is not an integer or half-integer)") from None
+        except GameError as err:
+            raise GtpCommandError(f"syntax error (komi {args[0][:40]!r}: {err})") from None
         if game != self.game:
             self._replay(game)
         return ""
@@ -293,7 +331,7 @@ class GtpEngine:
         state = self.state
         sims, seconds = self._limits(colour)
         limits: dict[str, Any] = {} if sims is None and seconds is None else {"sims": sims, "seconds": seconds}
-        analysis = self.engine.analyse(state, **limits)
+        analysis = self.engine.analyse(state, received=self._received, **limits)
         moves_played = sum(1 for e in self.entries if e is not None)
         resign_after = self.resign_after if self.resign_after is not None else self.game.size ** 2 // 2
         text = state.action_to_text(analysis.action)
@@ -324,12 +362,8 @@ class GtpEngine:
 
     def cmd_time_settings(self, args: Sequence[str]) -> str:
         self._nargs(args, 3)
-        try:
-            main, byo, stones = float(args[0]), float(args[1]), int(args[2])
-        except ValueError:
-            raise GtpCommandError("syntax error (time_settings main_time byo_yomi_time byo_yomi_stones)") from None
-        if main < 0 or byo < 0 or stones < 0:
-            raise GtpCommandError("syntax error (negative time)")
+        usage = "time_settings main_time byo_yomi_time byo_yomi_stones"
+        main, byo, stones = _time(args[0], usage), _time(args[1], usage), _stones(args[2], usage)
         self.time_settings = TimeSettings(main, byo, stones)
         self.time_left = {}
         return ""
@@ -337,11 +371,8 @@ class GtpEngine:
     def cmd_time_left(self, args: Sequence[str]) -> str:
         self._nargs(args, 3)
         colour = _parse_colour(args[0])
-        try:
-            seconds, stones = float(args[1]), int(args[2])
-        except ValueError:
-            raise GtpCommandError("syntax error (time_left color time stones)") from None
-        self.time_left[colour] = (seconds, stones)
+        usage = "time_left color time stones"
+        self.time_left[colour] = (_time(args[1], usage), _stones(args[2], usage))
         return ""
 
     # ------------------------------------------------------------------ time
@@ -356,11 +387,10 @@ class GtpEngine:
         if remaining <= 0 and stones == 0 and ts.byo_yomi_stones > 0:
             remaining, stones = ts.byo_yomi_time, ts.byo_yomi_stones
         if stones > 0:
-            budget = remaining / stones
+            seconds = clock_budget(remaining, 0.0, stones)
         else:
             moves = sum(1 for e in self.entries if e is not None)
-            budget = remaining / max(10.0, (0.75 * self.game.size ** 2 - moves) / 2)
-        seconds = max(0.05, 0.8 * budget - 0.05)
+            seconds = clock_budget(remaining, 0.0, max(10.0, (0.75 * self.game.size ** 2 - moves) / 2))
         if config.seconds is not None:
             seconds = min(seconds, config.seconds)
         return config.sims, seconds

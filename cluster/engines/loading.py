@@ -6,6 +6,7 @@ from typing import Any
 
 import games
 from cluster.engines.engine import Engine, EngineConfig, EngineError
+from cluster.engines.timing import TimeConfig, TimingError
 from games import Game, GameError, IllegalMoveError, NotationError, State
 
 
@@ -38,19 +39,32 @@ def build_engine(
     seconds: float | None = None,
     device: str = "cpu",
     seed: int = 0,
+    threads: int | None = 1,
+    move_overhead: float = 0.02,
+    warm_up: bool = True,
 ) -> tuple[Engine, Game]:
     """The engine for a front-end and the game (rules) it plays.
+
+    Args:
+        threads: torch threads (see :class:`EngineConfig`).
+        move_overhead: seconds kept back from every timed move (see :mod:`cluster.engines.timing`).
+        warm_up: run :meth:`Engine.warm_up` before returning, so that no move's clock pays
+            for the network's first forward passes.
 
     Returns:
         ``(engine, game)``: ``game`` is the checkpoint's game with the options of
         ``spec`` applied (or the ``spec`` game for a fresh network).
 
     Raises:
-        EngineError: no checkpoint and no game, an unusable checkpoint, a bad game.
+        EngineError: no checkpoint and no game, an unusable checkpoint, a bad game, a bad limit.
     """
     if checkpoint is None and spec is None:
         raise EngineError("give a checkpoint or run directory, or --game for a freshly initialised network")
-    config = EngineConfig(sims=sims, seconds=seconds, device=device, seed=seed)
+    try:
+        timing = TimeConfig(move_overhead=move_overhead)
+    except TimingError as err:
+        raise EngineError(str(err)) from None
+    config = EngineConfig(sims=sims, seconds=seconds, device=device, seed=seed, threads=threads, timing=timing)
     if checkpoint is not None:
         engine = Engine.load(checkpoint, config)
         game = merge_game(engine.game, spec) if spec is not None else engine.game
@@ -58,6 +72,8 @@ def build_engine(
         assert spec is not None
         engine = Engine.load(None, config, game_spec=spec)
         game = engine.game
+    if warm_up:
+        engine.warm_up(game.initial_state())
     return engine, game
 
 

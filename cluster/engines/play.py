@@ -12,17 +12,20 @@ Connect Four ``4``, tic-tac-toe ``b2``) or a command:
 ``help``       this list
 ``quit``       leave
 
-Bad input re-prompts with a message and never changes the game. The engine plays
-deterministically (no noise). :class:`PlaySession` is the logic (``start`` and
+Bad input re-prompts with a message and never changes the game (input that is not
+UTF-8 text, or a line over 1 MiB, too). The engine plays deterministically (no
+noise); with ``--seconds`` each of its moves (and each ``hint``/``eval``) is answered
+within that time, counted from when the input line was read. :class:`PlaySession` is the logic (``start`` and
 ``handle(line) -> str``); :meth:`PlaySession.run` is the terminal loop.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from cluster.engines.engine import Engine, win_probability
+from cluster.engines.lines import InputLineError, read_lines
 from games import Game, GameError, NotationError, State
 from games.records import GameRecord, write_record
 
@@ -69,6 +72,7 @@ class PlaySession:
         self.resigned: int | None = None  # the player who resigned
         self.finished = False  # quit
         self._announced = False
+        self._received: float | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -87,9 +91,11 @@ class PlaySession:
         return f"{self.names[self.human]} to play> "
 
     def _limits(self) -> dict[str, Any]:
-        if self.sims is None and self.seconds is None:
-            return {}
-        return {"sims": self.sims, "seconds": self.seconds}
+        """The search limits, and when the current input was read (a time limit counts from then)."""
+        limits: dict[str, Any] = {"received": self._received}
+        if self.sims is not None or self.seconds is not None:
+            limits.update(sims=self.sims, seconds=self.seconds)
+        return limits
 
     # ------------------------------------------------------------------ flow
 
@@ -107,6 +113,7 @@ class PlaySession:
 
     def handle(self, line: str) -> str:
         """Process one line of input and return what to show (may be empty)."""
+        self._received = self.engine.timing.clock()
         text = line.strip()
         if not text:
             return ""
@@ -262,17 +269,18 @@ class PlaySession:
 
     # ------------------------------------------------------------------ loop
 
-    def run(self, stdin: TextIO, stdout: TextIO) -> int:
-        """The terminal loop: prompt, read a line, answer; ends on ``quit`` or end of input."""
+    def run(self, stdin: IO[Any], stdout: TextIO) -> int:
+        """The terminal loop: prompt, read a line (binary, or text), answer; ends on ``quit`` or end of input."""
         stdout.write(self.start() + "\n")
+        lines = read_lines(stdin)
         while not self.finished:
             stdout.write(self.prompt)
             stdout.flush()
-            line = stdin.readline()
-            if not line:
+            line = next(lines, None)
+            if line is None:
                 stdout.write("\n")
                 break
-            reply = self.handle(line)
+            reply = str(line) if isinstance(line, InputLineError) else self.handle(line)
             if reply:
                 stdout.write(reply + "\n")
             stdout.flush()
