@@ -582,9 +582,9 @@ def test_batched_subtrees_match_single_and_keep_invariants():
 def test_should_stop_ends_the_search_after_the_step_that_asks(algorithm):
     asked = []
 
-    def stop() -> bool:
+    def stop() -> bool:  # asked once before the first simulation, then after each
         asked.append(1)
-        return len(asked) >= 7
+        return len(asked) >= 8
 
     cfg = SearchConfig(num_simulations=100_000, algorithm=algorithm)  # bounded by should_stop
     res = search([ttt(""), ttt("b2")], uniform_evaluator, cfg, np.random.default_rng(0), should_stop=stop)
@@ -593,9 +593,12 @@ def test_should_stop_ends_the_search_after_the_step_that_asks(algorithm):
         assert out.visit_counts.sum() == 7
         assert out.policy_target.sum() == pytest.approx(1.0, abs=1e-6)
         assert out.legal_mask[out.action]
-    never = search([ttt("")], uniform_evaluator, SearchConfig(num_simulations=5), np.random.default_rng(0),
-                   should_stop=lambda: True)
-    assert never.num_simulations == 1  # at least one simulation
+    never = search([ttt("b2")], _biased([0, 0, 3.0, 0, 0, 0, 0, 0, 0]), SearchConfig(num_simulations=5,
+                   algorithm=algorithm), np.random.default_rng(0), should_stop=lambda: True)
+    assert never.num_simulations == 0  # no time even for one simulation: the network's prior answers
+    out = never[0]
+    assert out.action == 2 and out.visit_counts.sum() == 0
+    assert out.policy_target.sum() == pytest.approx(1.0, abs=1e-6) and out.policy_target.argmax() == 2
 
 
 def _win_in_one() -> State:

@@ -228,30 +228,32 @@ def sigma(
     return (c_visit + np.maximum.reduceat(visits, offsets)[seg]) * c_scale * normalized
 
 
-def sequential_halving_schedule(num_considered: int, num_simulations: int) -> tuple[int, ...]:
-    """For each simulation, the visit count the root action visited next must have.
+def sequential_halving_schedule(num_considered: int, num_simulations: int) -> np.ndarray:
+    """int64 ``[num_simulations]``: for each simulation, the visit count the root action visited next must have.
 
     Sequential Halving over ``num_considered`` actions: ``ceil(log2 m)`` phases;
     in each phase every remaining action gets ``max(1, floor(n / (log2m * remaining)))``
     more visits, then the better half survives (at least 2). The simulation with
     index ``i`` visits the best-scoring action whose visit count equals entry ``i``
     (mctx's ``get_sequence_of_considered_visits``). The schedule always has exactly
-    ``num_simulations`` entries, so the whole budget is used.
+    ``num_simulations`` entries, so the whole budget is used. Within a phase the
+    surviving actions all have the same count, so each phase is a block of
+    ``extra`` rounds of that count repeated ``remaining`` times.
     """
     if num_considered <= 1:
-        return tuple(range(num_simulations))
+        return np.arange(num_simulations, dtype=np.int64)
     log2max = int(math.ceil(math.log2(num_considered)))
-    sequence: list[int] = []
-    visits = [0] * num_considered
+    blocks: list[np.ndarray] = []
+    length = 0
+    visits = 0  # the common count of the surviving actions
     remaining = num_considered
-    while len(sequence) < num_simulations:
+    while length < num_simulations:
         extra = max(1, int(num_simulations / (log2max * remaining)))
-        for _ in range(extra):
-            sequence.extend(visits[:remaining])
-            for i in range(remaining):
-                visits[i] += 1
+        blocks.append(np.repeat(np.arange(visits, visits + extra, dtype=np.int64), remaining))
+        length += extra * remaining
+        visits += extra
         remaining = max(2, remaining // 2)
-    return tuple(sequence[:num_simulations])
+    return np.concatenate(blocks)[:num_simulations]
 
 
 __all__ = [

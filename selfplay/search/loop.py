@@ -64,8 +64,9 @@ def search(
         simulations: per root, its budget (default ``config.num_simulations`` for all);
             the roots stay in lockstep while they run, and a root whose budget is spent
             drops out of the step (playout cap randomization mixes budgets in one batch).
-        should_stop: asked after every simulation step; True ends the search there
-            (a hard deadline: time kept within one step). At least one simulation runs.
+        should_stop: asked once the roots are evaluated and after every simulation step;
+            True ends the search there (a hard deadline: time kept within one step). A search
+            stopped before its first simulation answers from the network's prior alone.
 
     Returns:
         A :class:`SearchResult` with one :class:`SearchOutput` per root.
@@ -138,6 +139,8 @@ def search(
     v0_leaf = np.zeros(num_roots)
     uniform = bool((budgets == sims).all())
     done = 0
+    if should_stop is not None and should_stop():
+        sims = 0  # no time for a simulation: the prior answers
     while done < sims:
         active = None if uniform else np.flatnonzero(budgets > done)
         if active is not None and not active.size:

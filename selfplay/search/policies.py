@@ -197,13 +197,17 @@ class PuctRoot(RootPolicy):
             pruned = formulas.pruned_visits(n_all, q_all, self.search_prior, coefficient[self.seg], forced[1],
                                             self.seg, self.offs)
             counted = np.where(self.forcing, pruned, n_all)
-        targets = counted / np.add.reduceat(counted, self.offs)[self.seg]
+        totals = np.add.reduceat(counted, self.offs)[self.seg]
+        # A root that got no simulation (stopped at once) answers with the prior it would have searched.
+        targets = np.where(totals > 0, counted / np.maximum(totals, 1.0), self.search_prior)
         choices = []
         for b in range(len(self.root_ids)):
             lo, hi = int(self.offs[b]), int(self.offs[b] + self.counts[b])
             n, q = n_all[lo:hi], q_all[lo:hi]
             move = None if move_numbers is None else move_numbers[b]
-            if move is not None and move < config.temperature_moves and config.temperature > 0:
+            if not n.any():
+                choices.append(int(np.argmax(self.search_prior[lo:hi])))
+            elif move is not None and move < config.temperature_moves and config.temperature > 0:
                 choices.append(formulas.sample_action(n, config.temperature, self.rng))
             else:  # the most visited; ties broken by Q
                 choices.append(int(np.argmax(n + 0.25 * np.where(n > 0, q + 1.0, 0.0))))
