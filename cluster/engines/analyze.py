@@ -30,7 +30,9 @@ most visited move, or the network's favourite with ``sims: 0``); ``to_play``;
 ``value``, the network value from the mover's view in [-1, 1]; with search also
 ``sims``, ``visits`` (``{move: n}`` over visited moves), ``root_value`` (the
 searched value, mover's view) and ``q`` (``{move: mean value}``, mover's view, over
-visited moves). Chess moves are UCI (``e2e4``). Any problem with a request gives
+visited moves); when the search solved the position, ``proven`` (its exact value for the
+mover: 1 a win, 0 a draw, -1 a loss) and ``plies_to_end`` (moves to the end along the
+proof). Chess moves are UCI (``e2e4``). Any problem with a request gives
 ``{"id": ..., "error": "..."}`` and the engine goes on; end of input ends it (status 0).
 
 Game options on the command line (every front-end): ``--game NAME`` or
@@ -227,6 +229,9 @@ class Analyzer:
             answer["visits"] = {text(int(a)): int(analysis.visit_counts[a]) for a in visited}
             answer["root_value"] = _round(analysis.value)
             answer["q"] = {text(int(a)): _round(analysis.q_values[a]) for a in visited}
+            if analysis.proven is not None:  # solved: the exact value for the mover, and the plies to the end
+                answer["proven"] = analysis.proven
+                answer["plies_to_end"] = analysis.plies_to_end
         return answer
 
     def _check_game(self, given: Any) -> None:

@@ -55,6 +55,9 @@ class EngineConfig:
             Torch threads are per process. None leaves torch's setting.
         seed: seed of the search's generator (ties, Gumbel noise).
         timing: the move overhead kept back from timed moves.
+        solver: keep proven values in the tree (MCTS-solver): a won, drawn or lost position is
+            reported exactly (``Analysis.proven``, a UCI mate score), a proven win is played
+            by its fastest line, and a search whose root is solved stops early.
     """
 
     sims: int | None = 200
@@ -64,6 +67,7 @@ class EngineConfig:
     threads: int | None = 1
     seed: int = 0
     timing: TimeConfig = TimeConfig()
+    solver: bool = True
 
     def __post_init__(self) -> None:
         if self.sims is None and self.seconds is None:
@@ -106,6 +110,10 @@ class Analysis:
         simulations: simulations in the searched tree (0: the network alone answered, as
             for a time budget too short for one simulation).
         seconds: wall time spent, from when the request was received.
+        proven: the exact value of a solved position for the mover (1 a win, 0 a draw, -1 a
+            loss), None when the search did not solve it.
+        plies_to_end: for a solved position, moves to the end along the proof (a win in 3
+            plies: the mover's move, the reply, the winning move); None otherwise.
     """
 
     action: int
@@ -116,6 +124,17 @@ class Analysis:
     q_values: np.ndarray
     simulations: int
     seconds: float
+    proven: float | None = None
+    plies_to_end: int | None = None
+
+    def proof_text(self, mover: str = "the player to move") -> str | None:
+        """``mover`` wins / draws / loses "in N plies" for a solved position, None otherwise."""
+        if self.proven is None:
+            return None
+        if self.proven == 0:
+            return f"a proven draw (game ends in {self.plies_to_end} plies)"
+        verb = "wins" if self.proven > 0 else "loses"
+        return f"{mover} {verb} by force in {self.plies_to_end} plies"
 
     def top_moves(self, k: int = 5) -> list[tuple[int, int, float, float]]:
         """Up to ``k`` moves by visits then prior: (action, visits, q, prior); q is NaN if unvisited."""
@@ -300,11 +319,15 @@ class Engine:
                 chunk *= 2
             if result is not None:
                 root = result.root_tree(0)
-            config = SearchConfig(num_simulations=max(1, min(budget, cap - done)), algorithm=self.config.algorithm)
+            config = SearchConfig(
+                num_simulations=max(1, min(budget, cap - done)),
+                algorithm=self.config.algorithm,
+                solver=self.config.solver,
+            )
             stopper.restart(fresh_root=fresh)
             result = search([root], self.evaluate, config, rng, add_noise=False, should_stop=stopper)
             done += result.num_simulations
-            if last or stopper.stopped or done >= cap:
+            if last or stopper.stopped or done >= cap or result.outputs[0].proven is not None:
                 break
         output = result.outputs[0]
         return Analysis(
@@ -316,6 +339,8 @@ class Engine:
             q_values=output.q_values,
             simulations=int(output.visit_counts.sum()),
             seconds=timing.clock() - start,
+            proven=None if output.proven is None else float(output.proven),
+            plies_to_end=output.plies_to_end,
         )
 
     def _network_answer(self, state: State, start: float) -> Analysis:

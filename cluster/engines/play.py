@@ -167,10 +167,9 @@ class PlaySession:
         analysis = self.engine.analyse(state, **self._limits())
         move = self._text(state, analysis.action)
         self._push(analysis.action)
-        lines = [
-            f"engine plays {move} (win probability for the engine {win_probability(analysis.value):.0%})",
-            str(self.state),
-        ]
+        proof = analysis.proof_text("the engine")
+        estimate = proof or f"win probability for the engine {win_probability(analysis.value):.0%}"
+        lines = [f"engine plays {move} ({estimate})", str(self.state)]
         if self.game_over:
             lines.append(self._result())
         return "\n".join(lines)
@@ -213,6 +212,9 @@ class PlaySession:
         state = self.state
         analysis = self.engine.analyse(state, **self._limits())
         value = analysis.value if state.to_play == self.human else -analysis.value
+        if analysis.proven is not None:
+            mover = "you" if state.to_play == self.human else "the engine"
+            return f"eval: {analysis.proof_text(mover)} ({analysis.simulations} simulations)"
         return (
             f"eval: your win probability {win_probability(value):.1%} "
             f"(searched value {value:+.3f} for you, {analysis.simulations} simulations)"

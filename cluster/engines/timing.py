@@ -108,8 +108,10 @@ def clock_budget(remaining: float, increment: float = 0.0, moves_to_go: float | 
 class Stopper:
     """``should_stop`` for one search: stop when asked to, or before a step would end past the deadline.
 
-    Every call measures the step that just ended (the first call: the search's start-up,
-    the root's evaluation and one simulation) into its :class:`TimeManager`.
+    The search asks once before its first simulation (the root evaluated) and after every
+    simulation step. The call after the first simulation measures the search's first step
+    (start-up, the root's evaluation and one simulation) for a search from a position, and
+    every later call the step that just ended, into its :class:`TimeManager`.
 
     Attributes:
         stopped: whether it has said stop (the search ended early).
@@ -120,23 +122,25 @@ class Stopper:
         self.deadline = deadline
         self.stop = stop
         self.stopped = False
-        self._last: float | None = None
-        self._started = manager.clock()
+        self._calls = 0
+        self._last = manager.clock()
+        self._started = self._last
         self._fresh = True
 
     def restart(self, *, fresh_root: bool = True) -> None:
         """A new search begins; ``fresh_root``: from a position, so its first step evaluates the root too."""
-        self._last = None
-        self._started = self.manager.clock()
+        self._calls = 0
+        self._started = self._last = self.manager.clock()
         self._fresh = fresh_root
 
     def __call__(self) -> bool:
         manager = self.manager
         now = manager.clock()
-        if self._last is None and self._fresh:
+        if self._calls == 1 and self._fresh:
             manager.record_first_step(now - self._started)
-        else:
-            manager.record_step(now - (self._started if self._last is None else self._last))
+        elif self._calls >= 1:
+            manager.record_step(now - self._last)
+        self._calls += 1
         self._last = now
         if self.stop is not None and self.stop.is_set():
             self.stopped = True

@@ -49,7 +49,7 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any, TextIO
 
-from cluster.engines.engine import Engine, EngineError
+from cluster.engines.engine import Analysis, Engine, EngineError
 from cluster.engines.lines import InputLineError, read_lines
 from cluster.engines.loading import apply_text
 from cluster.engines.timing import MAX_MOVE_OVERHEAD, TimeConfig, TimingError, clock_budget
@@ -335,7 +335,7 @@ class UciEngine:
                 ms = max(1, int(analysis.seconds * 1000))
                 self.emit(
                     f"info nodes {analysis.simulations} time {ms} nps {int(analysis.simulations * 1000 / ms)} "
-                    f"score cp {value_to_cp(analysis.value)} pv {best}"
+                    f"score {uci_score(analysis)} pv {best}"
                 )
         except Exception as err:  # noqa: BLE001 - a failed search must still answer the GUI
             self._error(f"search failed: {type(err).__name__}: {err}")
@@ -348,6 +348,21 @@ class UciEngine:
             self._searching = False
             self.out.write(f"bestmove {best}\n")
             self.out.flush()
+
+
+def uci_score(analysis: Analysis) -> str:
+    """The UCI score of an analysis: ``mate N`` (negative: mated) for a proven win or loss, else ``cp``.
+
+    UCI counts mate in moves of the engine's side: a win in 1 or 2 plies is mate 1, in 3 or 4
+    plies mate 2; a loss in 2 plies is mate -1. A proven draw is ``cp 0``.
+    """
+    if analysis.proven is not None and analysis.plies_to_end is not None:
+        if analysis.proven > 0:
+            return f"mate {(analysis.plies_to_end + 1) // 2}"
+        if analysis.proven < 0:
+            return f"mate -{max(1, analysis.plies_to_end // 2)}"
+        return "cp 0"
+    return f"cp {value_to_cp(analysis.value)}"
 
 
 def _version() -> str:
