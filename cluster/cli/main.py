@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.cli.evaluate",
     "cluster.cli.report",
     "cluster.cli.pretrain",
+    "cluster.cli.records",
 )
 
 
