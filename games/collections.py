@@ -245,7 +245,8 @@ _UNTIL_PAREN = re.compile(r"(?:[^()\[\]]+|\[[^\]\\]*(?:\\.[^\]\\]*)*\])*", re.S)
 # The fast scanner's tokens: a run of nodes that hold one move each; a single ';', '(' or ')';
 # one property (an upper-case identifier) with its values.
 _MOVE_RUN = re.compile(r"(?:[ \t\r\n]*;[ \t\r\n]*[BW]\[[a-z]{0,2}\](?=[ \t\r\n]*[;()]))+")
-_MOVE = re.compile(r"([BW])\[([a-z]{0,2})\]")
+_COLOUR = re.compile(r"([BW])\[")
+_COORD = re.compile(r"\[([a-z]{0,2})\]")
 _TOKEN = re.compile(r"[ \t\r\n]*(?:([;()])|([A-Z]{1,16})((?:[ \t\r\n]*\[[^\]\\]*(?:\\.[^\]\\]*)*\])+))", re.S)
 _VALUE = re.compile(r"\[([^\]\\]*(?:\\.[^\]\\]*)*)\]", re.S)
 _ESCAPE = re.compile(r"\\(\r\n|.)", re.S)
@@ -377,13 +378,13 @@ def _fast_sgf(text: str, options: dict[str, Any], size: int | None) -> Any:
     i = 1
     n = len(text)
     node: dict[str, list[str]] | None = None
-    move_run, move_findall, token = _MOVE_RUN.match, _MOVE.findall, _TOKEN.match
+    move_run, colour_findall, coord_findall, token = _MOVE_RUN.match, _COLOUR.findall, _COORD.findall, _TOKEN.match
     while i < n:
         m = move_run(text, i)
         if m is not None:
-            found = move_findall(m.group())
-            colours.extend(colour for colour, _ in found)
-            coords.extend(coord for _, coord in found)
+            run = m.group()
+            colours.extend(colour_findall(run))
+            coords.extend(coord_findall(run))
             node = None
             i = m.end()
             continue
@@ -434,7 +435,7 @@ def _fast_sgf(text: str, options: dict[str, Any], size: int | None) -> Any:
         return record
     table = _points(record.game.size)
     try:
-        actions = tuple(table[c] for c in coords)
+        actions = tuple(map(table.__getitem__, coords))
     except KeyError:
         raise _Fallback from None
     first = "BW".index(colours[0])

@@ -73,7 +73,7 @@ class GameRecord:
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "actions", tuple(int(a) for a in self.actions))
+        object.__setattr__(self, "actions", tuple(map(int, self.actions)))
         if self.ending not in ENDINGS:
             raise RecordError(f"record ending {self.ending!r} is not one of {', '.join(ENDINGS)}")
         if self.winner not in (None, 0, 1):

@@ -114,7 +114,7 @@ class GoRecord:
                 raise RecordError(f"GoRecord.properties: {ident!r} is not a free SGF root property identifier")
         object.__setattr__(self, "properties", properties)
         for name in ("black_setup", "white_setup", "actions"):
-            object.__setattr__(self, name, tuple(int(a) for a in getattr(self, name)))
+            object.__setattr__(self, name, tuple(map(int, getattr(self, name))))
         check_result(self.result)
         if self.to_play is None:
             first = 1 if self.black_setup and not self.white_setup else 0

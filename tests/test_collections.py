@@ -387,3 +387,14 @@ def test_random_bytes_give_only_entries(tmp_path_factory, data: bytes) -> None:
         (directory / f"r.{ext}").write_bytes(data)
     for entry in read_collection(directory):
         assert isinstance(entry, (CollectionGame, SkippedGame))
+
+
+def test_the_records_benchmark_reports_parse_and_import_rates() -> None:
+    from cluster.bench.records import CASES, render, run_records_bench
+
+    result = run_records_bench(games_per_case=40)
+    assert [r["case"] for r in result["results"]] == [case[0] for case in CASES]
+    for r in result["results"]:
+        assert r["read"] == r["imported"] == r["games"] >= 20
+        assert r["parse_games_per_cpu_s"] > r["import_games_per_cpu_s"] > 0
+    assert "parse games/s" in render(result)

@@ -61,7 +61,19 @@ def cmd_records(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_records(args: argparse.Namespace) -> int:
+    from cluster.bench.records import render, run_records_bench
+
+    emit(run_records_bench(args.games), args.json, render)
+    return 0
+
+
 def register(commands: Any, bench: Any) -> None:
+    b = bench.add_parser("records", help="SGF and PGN import speed: games parsed and imported per CPU second")
+    b.add_argument("--games", type=int, default=400, help="games per case (default 400)")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(func=cmd_bench_records)
+
     p = commands.add_parser(
         "records",
         help="play outside engines (GTP, UCI) or any players against each other and write SGF/PGN collections",
