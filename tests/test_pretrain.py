@@ -205,6 +205,34 @@ def test_a_pretrained_network_predicts_the_teachers_move_far_above_chance(tmp_pa
     assert int(logits.argmax()) == 4  # the centre
 
 
+def test_training_positions_beyond_the_capacity_stream_in_chunks(tmp_path: Path, teacher_file: Path) -> None:
+    folders, (summary,) = prepare_sources([teacher_file], TTT, tmp_path / "cache")
+    records: list[dict] = []
+    trainer = Pretrainer(
+        TTT, NetworkConfig(blocks=0, channels=4, value_hidden=4), TrainConfig(batch_size=64, device="cpu"), folders,
+        PretrainConfig(epochs=2, holdout=0.1, capacity=500, holdout_positions=200, log_every_seconds=3600),
+        tmp_path / "run", on_record=records.append,
+    )
+    chunks = []
+    original = trainer._chunks
+
+    def counting():
+        for buffer in original():
+            chunks.append(len(buffer))
+            yield buffer
+
+    trainer._chunks = counting
+    result = trainer.run()
+    stats = trainer.stats
+    assert stats.train_positions + stats.holdout_positions == summary.positions
+    assert max(chunks) <= 500 and sum(chunks) == 2 * stats.train_positions  # every epoch reads them again
+    steps_per_epoch = -(-stats.train_positions // 64)
+    assert abs(result["step"] - 2 * steps_per_epoch) <= len(chunks)  # rounding per chunk
+    assert [r["epoch"] for r in records] == [1, 2] and records[-1]["holdout_positions"] == 200
+    line = progress_line(records[-1])
+    assert "epoch 2.00" in line and "held out: move accuracy" in line and "chance" in line
+
+
 def test_pretraining_needs_a_limit_and_games(tmp_path: Path) -> None:
     with pytest.raises(PretrainError, match="needs a limit"):
         PretrainConfig()
