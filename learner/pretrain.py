@@ -110,7 +110,7 @@ class DataStats:
         return dataclasses.asdict(self)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class HeldOut:
     """Held-out positions (``N`` of them) as arrays: observations float16 ``[N, C, H, W]``, legal masks
     bool ``[N, A]``, policy targets float32 ``[N, A]`` (a zero row: no target), value targets float32 ``[N]``."""

@@ -94,7 +94,7 @@ class RecordsRunner:
 
     def __init__(self, index: int, config: RecordsConfig) -> None:
         from cluster.arena.match import resolve_game
-        from cluster.arena.players import PlayerError, parse_player
+        from cluster.arena.players import parse_player
         from cluster.engines.engine import EngineConfig
         from games.records import record_extension
 
@@ -110,7 +110,7 @@ class RecordsRunner:
                     uci_movetime_ms=config.movetime_ms, uci_options=config.uci_options,
                     engine_timeout=config.engine_timeout,
                 ))
-        except (PlayerError, ZeroplayError) as err:
+        except ZeroplayError as err:  # a bad game, a player that does not start
             self.close()
             raise RecordsError(str(err)) from None
         if self.players[0].name == self.players[1].name and config.a != config.b:
