@@ -20,8 +20,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import chess
+
 from games.base import GameError, RecordError
-from games.chess import STANDARD_FEN, Chess, ChessState
+from games.chess import STANDARD_FEN, Chess, ChessState, encode_move
 
 SEVEN_TAG_ROSTER = ("Event", "Site", "Date", "Round", "White", "Black", "Result")
 _ROSTER_DEFAULTS = {"Event": "?", "Site": "?", "Date": "????.??.??", "Round": "?", "White": "?", "Black": "?"}
@@ -38,12 +40,15 @@ class PgnRecord:
         game: the :class:`~games.chess.Chess` game (its ``fen`` from the FEN tag, if any).
         actions: the moves as actions, from ``game.initial_state()``.
         result: the game termination marker: "1-0", "0-1", "1/2-1/2" or "*".
+        ended: whether the moves end the game by zeroplay's rules, when the reader worked
+            it out (``check_end=False``); None: not computed (see :meth:`final_state`).
     """
 
     tags: dict[str, str]
     game: Chess
     actions: tuple[int, ...]
     result: str
+    ended: bool | None = None
 
     def final_state(self) -> ChessState:
         """The position after all the moves."""
@@ -257,7 +262,7 @@ def _tokenize_games(text: str) -> Iterator[_RawGame]:
         raise RecordError(f"PGN line {last_line}: game without a result token (1-0, 0-1, 1/2-1/2 or *)")
 
 
-def _build(raw: _RawGame, history: int, max_plies: int | None) -> PgnRecord:
+def _build(raw: _RawGame, history: int, max_plies: int | None, check_end: bool = True) -> PgnRecord:
     fen = raw.tags.get("FEN")
     setup = raw.tags.get("SetUp")
     if setup is not None and setup not in ("0", "1"):
@@ -271,6 +276,8 @@ def _build(raw: _RawGame, history: int, max_plies: int | None) -> PgnRecord:
     except GameError as err:
         where = raw.tag_lines.get("FEN", raw.first_line)
         raise RecordError(f"PGN line {where}: {err}") from None
+    if not check_end:
+        return _build_lenient(raw, game)
     state = game.initial_state()
     actions = []
     for i, (san, line) in enumerate(raw.moves):
@@ -284,21 +291,56 @@ def _build(raw: _RawGame, history: int, max_plies: int | None) -> PgnRecord:
         except GameError as err:
             raise RecordError(f"PGN line {line}: move {i + 1} {san!r}: {err}") from None
         actions.append(action)
+    _check_result_tag(raw)
+    return PgnRecord(dict(raw.tags), game, tuple(actions), raw.result)
+
+
+def _check_result_tag(raw: _RawGame) -> None:
     tag_result = raw.tags.get("Result")
     if tag_result is not None and tag_result != raw.result:
         raise RecordError(
             f"PGN line {raw.result_line}: result token {raw.result!r} disagrees with the Result tag {tag_result!r}"
         )
-    return PgnRecord(dict(raw.tags), game, tuple(actions), raw.result)
 
 
-def read_pgn_games(text: str, history: int = 8, max_plies: int | None = None) -> list[PgnRecord]:
+def _build_lenient(raw: _RawGame, game: Chess) -> PgnRecord:
+    """The record with python-chess's legality only: moves after zeroplay's rules end the game are kept."""
+    board = chess.Board(game.fen)
+    actions = []
+    for i, (san, line) in enumerate(raw.moves):
+        try:
+            move = board.parse_san(san)
+        except (chess.InvalidMoveError, chess.AmbiguousMoveError, chess.IllegalMoveError, ValueError) as err:
+            kind = "illegal" if isinstance(err, (chess.IllegalMoveError, chess.AmbiguousMoveError)) else "bad"
+            raise RecordError(f"PGN line {line}: move {i + 1} {san!r}: {kind} move in {board.fen()}") from None
+        if not move:
+            raise RecordError(f"PGN line {line}: move {i + 1} {san!r} is not a chess move in {board.fen()}")
+        actions.append(encode_move(move, board.turn))
+        board.push(move)
+    _check_result_tag(raw)
+    ended = (
+        len(actions) >= game.max_plies
+        or board.halfmove_clock >= 100
+        or board.is_insufficient_material()
+        or not any(board.generate_legal_moves())
+        or board.is_repetition(3)
+    )
+    return PgnRecord(dict(raw.tags), game, tuple(actions), raw.result, ended)
+
+
+def read_pgn_games(
+    text: str, history: int = 8, max_plies: int | None = None, *, check_end: bool = True
+) -> list[PgnRecord]:
     """All games of a PGN text.
 
     Args:
         text: PGN.
         history, max_plies: options of each record's :class:`Chess` game; ``max_plies``
             None means 512, or the record's number of moves if greater.
+        check_end: refuse a move after zeroplay's rules end the game (a threefold
+            repetition nobody claimed, the fifty-move rule). False keeps such moves (human
+            games often go on), checks legality with python-chess only (several times
+            faster), and sets :attr:`PgnRecord.ended` from the final position.
 
     Raises:
         RecordError: a malformed record (the message names the line): bad tag pair,
@@ -306,7 +348,24 @@ def read_pgn_games(text: str, history: int = 8, max_plies: int | None = None) ->
             illegal SAN, a move after the game ended, a missing result token, a result
             token disagreeing with the Result tag, a bad FEN.
     """
-    return [_build(raw, history, max_plies) for raw in _tokenize_games(text)]
+    return [_build(raw, history, max_plies, check_end) for raw in _tokenize_games(text)]
+
+
+def iter_pgn_games(
+    text: str, history: int = 8, max_plies: int | None = None, *, check_end: bool = True
+) -> Iterator[PgnRecord | RecordError]:
+    """The games of a PGN text one by one, as :func:`read_pgn_games` reads them, with each bad game's
+    :class:`RecordError` in its place: a game whose moves or tags are wrong does not stop the
+    others. A syntax error (an unterminated comment, an unexpected character) ends the text: it
+    is the last item."""
+    try:
+        for raw in _tokenize_games(text):
+            try:
+                yield _build(raw, history, max_plies, check_end)
+            except RecordError as err:
+                yield err
+    except RecordError as err:
+        yield err
 
 
 def read_pgn(text: str, history: int = 8, max_plies: int | None = None) -> PgnRecord:
@@ -317,4 +376,7 @@ def read_pgn(text: str, history: int = 8, max_plies: int | None = None) -> PgnRe
     return games[0]
 
 
-__all__ = ["PgnRecord", "RESULTS", "SEVEN_TAG_ROSTER", "read_pgn", "read_pgn_games", "result_of", "write_pgn"]
+__all__ = [
+    "PgnRecord", "RESULTS", "SEVEN_TAG_ROSTER", "iter_pgn_games", "read_pgn", "read_pgn_games", "result_of",
+    "write_pgn",
+]

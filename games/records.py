@@ -9,7 +9,10 @@ Formats:
 
 * ``"sgf"`` (Go): :mod:`games.sgf`; ``PB``/``PW`` from the players, ``RE`` from the
   ending (``B+3.5`` scored by zeroplay's area rules, ``W+R`` for a resignation,
-  ``B+T``/``B+F`` for time and forfeit, ``Void``; none for an unfinished game).
+  ``B+T``/``B+F`` for time and forfeit, ``Void``; none for an unfinished game),
+  ``EV``/``RO`` from the event and round, and as further root properties the tags
+  whose names are SGF identifiers (``DT``, ``GN``, ...) and those of
+  :data:`SGF_TAG_PROPERTIES` (``RandomOpening`` as ``RANDOMOPENING``).
 * ``"pgn"`` (chess): :mod:`games.pgn`; White is player 0; the Seven Tag Roster plus
   ``Termination`` (the ending and its detail) and any extra tags.
 * ``"moves"`` (everything else): ``# key: value`` header lines (``game`` as JSON,
@@ -33,6 +36,11 @@ from games.base import Game, GameError, RecordError, State
 #: draw, an adjudicated score), void (not counted), or not at all (stopped).
 ENDINGS = ("terminal", "resignation", "time", "forfeit", "adjudicated", "void", "unfinished")
 EXTENSIONS = {"sgf": "sgf", "pgn": "pgn", "moves": "txt"}
+#: The tag that counts the random opening moves at the start of a game (their moves are
+#: not a player's choice: an importer gives them no policy target).
+OPENING_TAG = "RandomOpening"
+#: Tags written to SGF as a root property of another name (SGF identifiers are capitals).
+SGF_TAG_PROPERTIES = {OPENING_TAG: "RANDOMOPENING"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +73,7 @@ class GameRecord:
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "actions", tuple(int(a) for a in self.actions))
+        object.__setattr__(self, "actions", tuple(map(int, self.actions)))
         if self.ending not in ENDINGS:
             raise RecordError(f"record ending {self.ending!r} is not one of {', '.join(ENDINGS)}")
         if self.winner not in (None, 0, 1):
@@ -167,34 +175,75 @@ def read_records(text: str, record_format: str, **options: Any) -> list[GameReco
 # ---------------------------------------------------------------------- SGF
 
 
+def _sgf_properties(record: GameRecord) -> tuple[tuple[str, str], ...]:
+    from games.sgf import INTERPRETED
+
+    properties = []
+    if record.event is not None:
+        properties.append(("EV", record.event))
+    if record.round is not None:
+        properties.append(("RO", str(record.round)))
+    for key, value in record.tags.items():
+        ident = SGF_TAG_PROPERTIES.get(key, key)
+        if ident.isascii() and ident.isalpha() and ident.isupper() and ident not in INTERPRETED \
+                and ident not in ("EV", "RO"):
+            properties.append((ident, str(value)))
+    return tuple(properties)
+
+
 def _write_sgf(record: GameRecord) -> str:
     from games.sgf import record_from_start, write_sgf
 
     result = None if record.ending == "unfinished" else result_text(record)
     black, white = record.players
     sgf = record_from_start(record.initial_state(), record.actions, result=result,  # type: ignore[arg-type]
-                            black_player=black, white_player=white)
+                            black_player=black, white_player=white, properties=_sgf_properties(record))
     return write_sgf(sgf)
 
 
 def _read_sgf(text: str, **options: Any) -> GameRecord:
-    from games.sgf import read_sgf, result_winner
+    from games.sgf import read_sgf
 
-    sgf = read_sgf(text, **options)
-    start = sgf.initial_state()
+    return from_go_record(read_sgf(text, **options))
+
+
+def from_go_record(sgf: Any) -> GameRecord:
+    """The :class:`GameRecord` of a :class:`games.sgf.GoRecord` (what :func:`read_records` gives for SGF).
+
+    The ending comes from ``RE``: a resignation, time or forfeit as it says; a score or a
+    draw is ``"terminal"`` when the moves end the game (two passes, or the move cap) and
+    ``"adjudicated"`` otherwise. Nothing is replayed here (the moves' legality is the
+    rules' business when the record is replayed).
+    """
+    from games.sgf import result_winner
+
+    start = sgf.initial_state() if sgf.black_setup or sgf.white_setup or sgf.to_play != 0 else None
     result = sgf.result
+    actions = sgf.actions
+    passing = sgf.game.pass_action
     if result is None or result == "?":
         ending = "unfinished"
     elif result == "Void":
         ending = "void"
     elif result[2:3] in ("R", "T", "F"):
         ending = {"R": "resignation", "T": "time", "F": "forfeit"}[result[2]]
-    else:  # a score or a draw: by the rules when the moves end the game, else as the record says
-        ending = "terminal" if sgf.final_state().is_terminal() else "adjudicated"
+    elif len(actions) >= sgf.game.max_moves or actions[-2:] == (passing, passing):
+        ending = "terminal"  # the moves end the game (the rules then score it)
+    else:  # a score or a draw the moves do not reach: as the record says
+        ending = "adjudicated"
+    tags: dict[str, str] = {"RE": result} if result else {}
+    names = {ident: key for key, ident in SGF_TAG_PROPERTIES.items()}
+    event, round_ = None, None
+    for ident, value in sgf.properties:
+        if ident == "EV":
+            event = value
+        elif ident == "RO" and value.strip().isdigit():
+            round_ = int(value)
+        else:
+            tags[names.get(ident, ident)] = value
     return GameRecord(
-        game=sgf.game, actions=sgf.actions, start=None if start == sgf.game.initial_state() else start,
-        players=(sgf.black_player, sgf.white_player), winner=result_winner(result), ending=ending,
-        tags={"RE": result} if result else {},
+        game=sgf.game, actions=actions, start=start, players=(sgf.black_player, sgf.white_player),
+        winner=result_winner(result), ending=ending, event=event, round=round_, tags=tags,
     )
 
 
@@ -230,25 +279,35 @@ _PGN_ROSTER = frozenset({"White", "Black", "Event", "Round", "Result", "Site", "
 def _read_pgn(text: str, **options: Any) -> list[GameRecord]:
     from games.pgn import read_pgn_games
 
-    out = []
-    for pgn in read_pgn_games(text, **options):
-        termination = pgn.tags.get("Termination", "")
-        winner = {"1-0": 0, "0-1": 1}.get(pgn.result)
-        if pgn.result == "*":
-            ending = "unfinished"
-        elif pgn.final_state().is_terminal():
-            ending = "terminal"
-        elif winner is None:
-            ending = "adjudicated"  # a draw the rules did not force: agreed or adjudicated
-        else:  # a decisive result before the end: resigned (PGN's usual meaning) unless it says otherwise
-            ending = next((e for e in ("time", "forfeit", "adjudicated") if termination.lower().startswith(e)),
-                          "resignation")
-        out.append(GameRecord(
-            game=pgn.game, actions=pgn.actions, players=(pgn.tags.get("White"), pgn.tags.get("Black")),
-            winner=winner, ending=ending, detail=termination, event=pgn.tags.get("Event"),
-            tags={k: v for k, v in pgn.tags.items() if k not in _PGN_ROSTER},
-        ))
-    return out
+    return [from_pgn_record(pgn) for pgn in read_pgn_games(text, **options)]
+
+
+def from_pgn_record(pgn: Any) -> GameRecord:
+    """The :class:`GameRecord` of a :class:`games.pgn.PgnRecord` (what :func:`read_records` gives for PGN).
+
+    The ending: ``"unfinished"`` for ``*``, ``"terminal"`` when the moves end the game,
+    a draw before the end is ``"adjudicated"`` (agreed or adjudicated), a decisive result
+    before the end is a resignation unless the ``Termination`` tag says time, forfeit or
+    adjudication.
+    """
+    termination = pgn.tags.get("Termination", "")
+    winner = {"1-0": 0, "0-1": 1}.get(pgn.result)
+    if pgn.result == "*":
+        ending = "unfinished"
+    elif pgn.ended if pgn.ended is not None else pgn.final_state().is_terminal():
+        ending = "terminal"
+    elif winner is None:
+        ending = "adjudicated"  # a draw the rules did not force: agreed or adjudicated
+    else:  # a decisive result before the end: resigned (PGN's usual meaning) unless it says otherwise
+        ending = next((e for e in ("time", "forfeit", "adjudicated") if termination.lower().startswith(e)),
+                      "resignation")
+    round_text = pgn.tags.get("Round", "")
+    return GameRecord(
+        game=pgn.game, actions=pgn.actions, players=(pgn.tags.get("White"), pgn.tags.get("Black")),
+        winner=winner, ending=ending, detail=termination, event=pgn.tags.get("Event"),
+        round=int(round_text) if round_text.isdigit() else None,
+        tags={k: v for k, v in pgn.tags.items() if k not in _PGN_ROSTER},
+    )
 
 
 # ---------------------------------------------------------------------- move list
@@ -341,7 +400,11 @@ def _read_moves(text: str) -> GameRecord:
 
 __all__ = [
     "ENDINGS",
+    "OPENING_TAG",
+    "SGF_TAG_PROPERTIES",
     "GameRecord",
+    "from_go_record",
+    "from_pgn_record",
     "read_move_list",
     "read_records",
     "record_extension",

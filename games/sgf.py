@@ -20,11 +20,17 @@ Writing (:func:`write_sgf`) produces one game tree::
   is also read as a pass. Colours must alternate (zeroplay has no way to move
   twice in a row).
 
+* Further game-info properties of the root (``EV``, ``RO``, ``DT``, ``GN``, private ones)
+  are kept in :attr:`GoRecord.properties` and written back after ``RE``.
+
 Reading (:func:`read_sgf`) parses the whole collection syntactically (escapes
 ``\\]`` and ``\\\\``, soft line breaks, variations) but interprets only the main
 line of the first game tree (the first child at every branch). Every problem —
 malformed text, a bad coordinate, a bad ``SZ``, an illegal move — raises
 :class:`~games.base.RecordError` whose message starts with ``line L, column C``.
+:func:`record_from_nodes` interprets any line of any tree (:meth:`SgfTree.lines`),
+optionally without replaying the moves through the rules (what a fast import of a
+large collection does, leaving the rules to the conversion that replays them anyway).
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ from typing import Any
 from games.base import GameError, RecordError
 from games.go import Go, GoState, vertex_text
 
+#: Root and node properties that reading interprets or writing writes itself.
+INTERPRETED = frozenset({"FF", "GM", "CA", "AP", "ST", "SZ", "KM", "RU", "PB", "PW", "RE", "HA", "AB", "AW", "AE",
+                         "PL", "B", "W"})
+_IDENT_RE = re.compile(r"^[A-Z]+$")
 _RESULT_RE = re.compile(r"^(?:0|Draw|Void|\?|[BW]\+(?:R|Resign|T|Time|F|Forfeit|\d+(?:\.\d+)?)?)$")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -80,6 +90,9 @@ class GoRecord:
         black_player, white_player: ``PB``/``PW`` or None.
         to_play: the first player to move; None means White after Black-only
             setup stones (handicap) and Black otherwise.
+        properties: further root properties as ``(identifier, value)`` pairs (game
+            information such as ``EV``, ``RO``, ``DT``), written after ``RE``; reading
+            keeps every single-valued root property it does not interpret itself.
     """
 
     game: Go
@@ -90,12 +103,18 @@ class GoRecord:
     black_player: str | None = None
     white_player: str | None = None
     to_play: int | None = None
+    properties: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.game, Go):
             raise RecordError(f"GoRecord.game must be a Go game, not {self.game!r}")
+        properties = tuple((str(k), str(v)) for k, v in self.properties)
+        for ident, _ in properties:
+            if not _IDENT_RE.match(ident) or ident in INTERPRETED:
+                raise RecordError(f"GoRecord.properties: {ident!r} is not a free SGF root property identifier")
+        object.__setattr__(self, "properties", properties)
         for name in ("black_setup", "white_setup", "actions"):
-            object.__setattr__(self, name, tuple(int(a) for a in getattr(self, name)))
+            object.__setattr__(self, name, tuple(map(int, getattr(self, name))))
         check_result(self.result)
         if self.to_play is None:
             first = 1 if self.black_setup and not self.white_setup else 0
@@ -177,6 +196,8 @@ def write_sgf(record: GoRecord, moves_per_line: int = 10) -> str:
         root.append(f"PW[{_escape(record.white_player)}]")
     if record.result is not None:
         root.append(f"RE[{_escape(record.result)}]")
+    for ident, value in record.properties:
+        root.append(f"{ident}[{_escape(value)}]")
     setup = []
     if record.handicap:
         setup.append(f"HA[{record.handicap}]")
@@ -238,6 +259,15 @@ class SgfTree:
             nodes.extend(tree.nodes)
             tree = tree.children[0] if tree.children else None
         return nodes
+
+    def lines(self) -> Iterator[list[SgfNode]]:
+        """Every line of play from the root to a leaf, the main line first (depth first)."""
+        if not self.children:
+            yield list(self.nodes)
+            return
+        for child in self.children:
+            for rest in child.lines():
+                yield self.nodes + rest
 
 
 class _Text:
@@ -432,8 +462,31 @@ def read_sgf(
             out-of-range ``SZ``, setup stones after the first move, a colour moving
             twice in a row) or an illegal move; the message names the line and column.
     """
-    roots = parse_collection(text)
-    nodes = roots[0].main_line()
+    return record_from_nodes(
+        parse_collection(text)[0].main_line(), ko=ko, max_moves=max_moves, history=history, default_komi=default_komi
+    )
+
+
+def record_from_nodes(
+    nodes: list[SgfNode],
+    *,
+    ko: str = "positional",
+    max_moves: int | None = None,
+    history: int = 4,
+    default_komi: float = 7.5,
+    replay: bool = True,
+) -> GoRecord:
+    """Interpret one line of play (the root node first) as a :class:`GoRecord`.
+
+    Args:
+        nodes: a line of a parsed tree (:meth:`SgfTree.main_line` or one of :meth:`SgfTree.lines`).
+        ko, max_moves, history, default_komi: as for :func:`read_sgf`.
+        replay: replay the setup and the moves through the rules (legality); False checks
+            only the notation (coordinates, colours alternating, setup before the moves).
+
+    Raises:
+        RecordError: as :func:`read_sgf` (with ``replay=False``: no illegal move or bad setup).
+    """
     root = nodes[0].properties
 
     def single(ident: str) -> tuple[str, SgfProperty] | None:
@@ -479,6 +532,10 @@ def read_sgf(
     for ident in ("PB", "PW"):
         if (pp := single(ident)) is not None:
             players[ident] = pp[0]
+    properties = tuple(
+        (ident, prop.values[0]) for ident, prop in root.items()
+        if ident not in INTERPRETED and len(prop.values) == 1
+    )
 
     # Collect setup (before the first move) and moves.
     black_setup: list[int] = []
@@ -528,11 +585,44 @@ def read_sgf(
         game = Go(size=size, komi=komi, ko=ko, max_moves=max_moves, history=history)
     except GameError as err:
         raise RecordError(f"line {nodes[0].line}, column {nodes[0].column}: {err}") from err
+    if replay:
+        actions = _replay(game, black_setup, white_setup, to_play, moves, seen_setup, nodes[0])
+    else:
+        mover = to_play
+        for number, (colour, _, prop) in enumerate(moves, start=1):
+            if colour != mover:
+                raise _err(prop, f"move {number} {prop.ident}[{prop.values[0]}]: {'BW'[mover]} was to play")
+            mover = 1 - mover
+        actions = [action for _, action, _ in moves]
+    return GoRecord(
+        game=game,
+        black_setup=tuple(black_setup),
+        white_setup=tuple(white_setup),
+        actions=tuple(actions),
+        result=result,
+        black_player=players.get("PB"),
+        white_player=players.get("PW"),
+        to_play=to_play,
+        properties=properties,
+    )
+
+
+def _replay(
+    game: Go,
+    black_setup: list[int],
+    white_setup: list[int],
+    to_play: int,
+    moves: list[tuple[int, int, SgfProperty]],
+    seen_setup: dict[int, SgfProperty],
+    root: SgfNode,
+) -> list[int]:
+    """The moves' actions, each checked against the rules from the setup position."""
+    size = game.size
     try:
         state = game.setup_state(black_setup, white_setup, to_play)
     except GameError as err:
         prop = next(iter(seen_setup.values()), None)
-        where = (prop.line, prop.column) if prop else (nodes[0].line, nodes[0].column)
+        where = (prop.line, prop.column) if prop else (root.line, root.column)
         raise RecordError(f"line {where[0]}, column {where[1]}: bad setup: {err}") from err
     actions = []
     for number, (colour, action, prop) in enumerate(moves, start=1):
@@ -544,16 +634,7 @@ def read_sgf(
         except GameError as err:
             raise _err(prop, f"illegal move {number} {move_text} ({vertex_text(action, size)}): {err}") from None
         actions.append(action)
-    return GoRecord(
-        game=game,
-        black_setup=tuple(black_setup),
-        white_setup=tuple(white_setup),
-        actions=tuple(actions),
-        result=result,
-        black_player=players.get("PB"),
-        white_player=players.get("PW"),
-        to_play=to_play,
-    )
+    return actions
 
 
 def record_from_start(start: GoState, actions: Iterable[int], **fields: Any) -> GoRecord:
@@ -572,6 +653,7 @@ def record_from_start(start: GoState, actions: Iterable[int], **fields: Any) -> 
 
 
 __all__ = [
+    "INTERPRETED",
     "GoRecord",
     "SgfNode",
     "SgfProperty",
@@ -579,6 +661,7 @@ __all__ = [
     "check_result",
     "parse_collection",
     "read_sgf",
+    "record_from_nodes",
     "record_from_start",
     "resignation",
     "result_winner",

@@ -548,6 +548,63 @@ def load_checkpoint(path: str | os.PathLike[str], *, load_training_state: bool =
     )
 
 
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint of another game or network shape than a run's; the message names both."""
+
+
+def check_checkpoint_fits(
+    path: str | os.PathLike[str], game: Game, network_config: NetworkConfig
+) -> tuple[dict[str, Any], list[str]]:
+    """Whether the checkpoint at ``path`` can start (warm-start) a run of ``game`` with ``network_config``.
+
+    It fits when it is a checkpoint of the same game (name, observation shape ``[C, H, W]``
+    and number of actions, so Go's board size and history must agree) and of the same
+    network shape (every :class:`NetworkConfig` field). Options that leave the network's
+    shapes alone (Go's komi, ko rule and move cap, chess's start position or ply cap) may
+    differ; they are returned as notes. Only the metadata is read (and checked).
+
+    Returns:
+        ``(metadata, notes)``: the checkpoint's metadata and one line per differing option.
+
+    Raises:
+        CheckpointMismatchError: another game or network shape (the message names the
+            checkpoint's and the run's).
+        CheckpointError: no readable checkpoint at ``path``.
+    """
+    from games import GameError, from_spec
+
+    meta_path = _resolve_metadata_path(path)
+    meta = read_metadata(meta_path)
+    theirs = _network_config(meta_path, meta)
+    spec = dict(meta["game"])
+    try:
+        their_game = from_spec(spec)
+    except GameError as err:
+        raise CheckpointError(f"{meta_path}: cannot build game {spec!r}: {err}") from None
+    ours = game.spec()
+    if their_game.name != game.name or tuple(their_game.observation_shape) != tuple(game.observation_shape) \
+            or their_game.num_actions != game.num_actions:
+        raise CheckpointMismatchError(
+            f"{meta_path} is a checkpoint of {their_game!r} (input {list(their_game.observation_shape)}, "
+            f"{their_game.num_actions} actions), but the run plays {game!r} (input {list(game.observation_shape)}, "
+            f"{game.num_actions} actions)"
+        )
+    if theirs != network_config:
+        differ = [
+            f"{name} {getattr(theirs, name)} vs {getattr(network_config, name)}"
+            for name in theirs.to_dict() if getattr(theirs, name) != getattr(network_config, name)
+        ]
+        raise CheckpointMismatchError(
+            f"{meta_path} holds a network {theirs.to_dict()}, but the run's network is {network_config.to_dict()} "
+            f"({', '.join(differ)}; set the run's [network] to the checkpoint's)"
+        )
+    notes = [
+        f"{key}: checkpoint {spec.get(key)!r}, run {ours.get(key)!r}"
+        for key in sorted(set(spec) | set(ours)) if key != "name" and spec.get(key) != ours.get(key)
+    ]
+    return meta, notes
+
+
 def load_network(
     path: str | os.PathLike[str], device: str | torch.device = "cpu"
 ) -> tuple[Game, PolicyValueNet, Mapping[str, Any]]:
@@ -560,10 +617,12 @@ def load_network(
 __all__ = [
     "Checkpoint",
     "CheckpointError",
+    "CheckpointMismatchError",
     "FORMAT",
     "FORMAT_VERSION",
     "MAX_METADATA_BYTES",
     "atomic_write_bytes",
+    "check_checkpoint_fits",
     "checkpoint_dir",
     "latest_checkpoint",
     "latest_valid_checkpoint",

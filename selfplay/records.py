@@ -59,13 +59,13 @@ def game_record(trajectory: Trajectory) -> GameRecord:
     except GameError as err:
         raise RecordsError(f"trajectory game spec {trajectory.game_spec!r}: {err}") from None
     name = player_name(trajectory.weights_version)
-    resigned = trajectory.termination == "resigned"
+    ending = {"resigned": "resignation", "adjudicated": "adjudicated"}.get(trajectory.termination, "terminal")
     return GameRecord(
         game=game,
         actions=tuple(int(a) for a in trajectory.actions),
         players=(name, name),
         winner=_winner(trajectory),
-        ending="resignation" if resigned else "terminal",
+        ending=ending,
         event="zeroplay self-play",
         tags={"WeightsVersion": str(int(trajectory.weights_version))},
     )

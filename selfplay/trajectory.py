@@ -15,7 +15,8 @@ Wire format (``encode``/``decode``): one msgpack map with exactly the keys
 * ``"policies"``: array float32 ``[sum(policy_lengths)]``, the policies concatenated;
 * ``"root_values"``: array float32 ``[T]``, finite, in [-1, 1];
 * ``"returns"``: list of two finite numbers in [-1, 1], one per player;
-* ``"termination"``: ``"terminal"`` or ``"resigned"``; ``"resigned_by"``: 0, 1 or None;
+* ``"termination"``: ``"terminal"`` or ``"resigned"``, and in version 2 also ``"adjudicated"``
+  (a result decided outside the rules, see :class:`Trajectory`); ``"resigned_by"``: 0, 1 or None;
 * version 2 only: ``"resign_threshold"``: the resignation threshold self-play used for
   this game (a number in [-1, 1]) or None (resignation off); ``"playthrough"``: bool,
   True for a game whose resignation was switched off to measure false resignations
@@ -24,7 +25,8 @@ Wire format (``encode``/``decode``): one msgpack map with exactly the keys
   played (a league snapshot, an exploited target); ``"trained_side"``: None (both
   players' moves are training data) or the player (0 or 1) whose moves alone are.
 
-Version 1 records (no cheap plies, no resignation fields) still decode.
+Version 1 records (no cheap plies, no resignation fields, no ``"adjudicated"`` ending) still
+decode. Keep in sync with :mod:`selfplay.from_records`, which writes ``"adjudicated"`` games.
 
 An array is a map ``{"dtype": "<i8" | "<f4", "shape": [..], "data": bytes}`` with
 little-endian raw data whose length must match the shape.
@@ -69,7 +71,9 @@ _MAX_CONTAINERS = 16
 _MAX_MAP_LEN = 32
 _MAX_ARRAY_LEN = 16
 _MAX_STR_LEN = 1024
-TERMINATIONS = ("terminal", "resigned")
+TERMINATIONS = ("terminal", "resigned", "adjudicated")
+#: The terminations each format version may carry ("adjudicated" is new in version 2).
+VERSION_TERMINATIONS = {1: ("terminal", "resigned"), 2: TERMINATIONS}
 _PROB_TOLERANCE = 1e-3
 _KEYS = frozenset(
     {
@@ -108,7 +112,12 @@ class Trajectory:
             when ply ``t``'s search recorded no policy target (a cheap search).
         root_values: float32 ``[T]``, the search's root value, mover's view.
         returns: the outcome per player (zero-sum, in [-1, 1]).
-        termination: ``"terminal"`` (the rules ended the game) or ``"resigned"``.
+        termination: ``"terminal"`` (the rules ended the game), ``"resigned"`` (the player to
+            move resigned), or ``"adjudicated"``: the result was decided outside the rules, as a
+            game record may say (a resignation by the side that did not move last, an
+            adjudicated or territory score, an agreed draw, a game cut at the move cap). The
+            returns are then the record's (zero-sum, in [-1, 1]) and are not checked against
+            the final position, which may or may not be terminal.
         resigned_by: the player who resigned (the player to move at the end), else None.
         resign_threshold: the resignation threshold in effect for this game (None: off).
         playthrough: resignation was off for this game so that its false resignations
@@ -338,6 +347,11 @@ def parse(
         if not isinstance(returns, list) or not all(_is_number(r) for r in returns):
             raise TrajectoryError("returns must be a list of numbers")
         _check_scalars(message["weights_version"], returns, message["termination"], message["resigned_by"])
+        if message["termination"] not in VERSION_TERMINATIONS[version]:
+            raise TrajectoryError(
+                f"termination {message['termination']!r} is not allowed in format version {version} "
+                f"(one of {VERSION_TERMINATIONS[version]})"
+            )
         if game is None or spec != game.spec():
             recorded = _game_of(spec)
             if game is not None and recorded != game:
@@ -399,6 +413,11 @@ def _check_scalars(weights_version: Any, returns: Any, termination: Any, resigne
         raise TrajectoryError(f"termination {termination!r} not one of {TERMINATIONS}")
     if resigned_by is not None and (not _is_int(resigned_by) or resigned_by not in (0, 1)):
         raise TrajectoryError(f"resigned_by must be 0, 1 or None (got {resigned_by!r})")
+    if termination == "adjudicated":
+        if resigned_by is not None:
+            raise TrajectoryError("resigned_by set on an adjudicated game (a resignation by the mover is 'resigned')")
+        if returns[0] != -returns[1]:
+            raise TrajectoryError(f"returns of an adjudicated game must be zero-sum (got {returns!r})")
 
 
 def _check_resignation(threshold: Any, playthrough: Any) -> None:
@@ -449,8 +468,10 @@ def validate(
     at most ``game.max_game_length`` plies), finite values, policies >= 0 summing to
     1 (tolerance 1e-3) and as long as the legal-move count of their position, root
     values in [-1, 1], every action legal when replayed (checked ``apply``), and the
-    end: a terminal position with exactly the recorded returns, or a resignation by
-    the player to move with returns -1 for them and +1 for the opponent. ``visit(ply, state, legal_mask [A])``,
+    end: a terminal position with exactly the recorded returns, a resignation by
+    the player to move with returns -1 for them and +1 for the opponent, or an
+    adjudicated result (zero-sum returns, no resigner; the final position is not
+    checked against them). ``visit(ply, state, legal_mask [A])``,
     if given, sees each position of the replay before its move is applied.
 
     Raises:
@@ -509,6 +530,8 @@ def validate(
             expected = tuple(-1.0 if p == state.to_play else 1.0 for p in range(2))
             if returns != expected:
                 raise TrajectoryError(f"returns {returns} do not match a resignation by {trajectory.resigned_by}")
+        elif trajectory.termination == "adjudicated":
+            pass  # the record's result: zero-sum and in range (checked above), not the rules'
         else:
             raise TrajectoryError(f"termination {trajectory.termination!r} not one of {TERMINATIONS}")
         return game
@@ -588,6 +611,7 @@ __all__ = [
     "MAX_SPEC_KEYS",
     "MAX_SPEC_STR",
     "MAX_WEIGHTS_VERSION",
+    "TERMINATIONS",
     "Trajectory",
     "TrajectoryError",
     "decode",

@@ -32,7 +32,7 @@ def test_import_contracts_hold() -> None:
 
 
 def _project_imports() -> list[tuple[str, int, str, str | None]]:
-    """Every absolute import of a project module in the tree, also those inside functions: (file, line, module, name)."""
+    """Every absolute import of a project module, also those inside functions: (file, line, module, name)."""
     import ast
 
     found = []

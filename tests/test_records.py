@@ -126,3 +126,13 @@ def test_unreplayable_game_is_skipped_not_raised(tmp_path) -> None:
     sampler = GameSampler(tmp_path, every=1, keep=5)
     assert sampler.offer(bad) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_adjudicated_game_is_written_with_its_result_not_the_rules() -> None:
+    traj = random_trajectory({"name": "tictactoe"}, 0)
+    cut = Trajectory(
+        game_spec=traj.game_spec, weights_version=1, actions=traj.actions[:3], policies=traj.policies[:3],
+        root_values=traj.root_values[:3], returns=(-1.0, 1.0), termination="adjudicated",
+    )
+    header, moves = read_move_list(record_text(cut)[1])
+    assert header["ending"] == "adjudicated" and header["result"] == "0-1" and len(moves) == 3

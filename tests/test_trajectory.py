@@ -467,3 +467,62 @@ def test_resignation_fields_are_checked(field, value, match):
     traj = dataclasses.replace(make_trajectory(), resign_threshold=-0.9, playthrough=True)
     back = decode(encode(traj))
     assert back.resign_threshold == pytest.approx(-0.9) and back.playthrough is True
+
+
+def _cut(traj: Trajectory, plies: int, **changes) -> Trajectory:
+    return dataclasses.replace(
+        traj, actions=traj.actions[:plies], policies=traj.policies[:plies], root_values=traj.root_values[:plies],
+        **changes,
+    )
+
+
+def test_adjudicated_result_is_the_records_not_the_rules():
+    """A game record's result reached outside the rules: returns as given, the final position unchecked."""
+    traj = make_trajectory()  # X wins by the rules after 7 plies
+    # Cut after 4 plies (X to move) and given to O, e.g. X lost on time or O was adjudicated the winner.
+    cut = _cut(traj, 4, termination="adjudicated", returns=(-1.0, 1.0))
+    back = decode(encode(cut))
+    assert back.termination == "adjudicated" and back.resigned_by is None and back.returns == (-1.0, 1.0)
+    assert message_of(cut)["version"] == 2
+    _, _, _, values = training_arrays(back)
+    np.testing.assert_array_equal(values, [-1, 1, -1, 1])
+    # An agreed draw in a finished game the rules gave to X: still the record's result.
+    assert decode(encode(dataclasses.replace(traj, termination="adjudicated", returns=(0.0, 0.0)))).returns == (0, 0)
+    # A fractional score (an adjudicated margin) in [-1, 1] is allowed.
+    assert decode(encode(_cut(traj, 4, termination="adjudicated", returns=(0.5, -0.5)))).returns == (0.5, -0.5)
+
+
+@pytest.mark.parametrize(
+    "changes,match",
+    [
+        ({"returns": (1.0, 1.0)}, "zero-sum"),
+        ({"returns": (0.5, 0.0)}, "zero-sum"),
+        ({"returns": (2.0, -2.0)}, r"\[-1, 1\]"),
+        ({"resigned_by": 0, "returns": (-1.0, 1.0)}, "resigned_by"),
+    ],
+)
+def test_adjudicated_results_are_checked(changes, match):
+    cut = _cut(make_trajectory(), 4, termination="adjudicated", **{"returns": (-1.0, 1.0), **changes})
+    with pytest.raises(TrajectoryError, match=match):
+        decode(encode(cut))
+    with pytest.raises(TrajectoryError, match=match):
+        validate(cut)
+
+
+def test_adjudicated_is_refused_in_version_1_and_the_old_terminations_are_unchanged():
+    cut = _cut(make_trajectory(), 4, termination="adjudicated", returns=(-1.0, 1.0))
+    msg = message_of(cut)
+    msg["version"] = 1
+    del msg["resign_threshold"], msg["playthrough"]
+    with pytest.raises(TrajectoryError, match="version 1"):
+        decode(pack(msg))
+    # A version-1 resignation and a version-1 finished game decode as before.
+    msg = message_of(make_trajectory())
+    msg["version"] = 1
+    del msg["resign_threshold"], msg["playthrough"]
+    assert decode(pack(msg)).termination == "terminal"
+    # The rules still decide a "terminal" game, and "resigned" still needs the mover as the resigner.
+    with pytest.raises(TrajectoryError, match="do not end"):
+        decode(encode(_cut(make_trajectory(), 4)))
+    with pytest.raises(TrajectoryError, match="player to move"):
+        decode(encode(_cut(make_trajectory(), 4, termination="resigned", resigned_by=1, returns=(1.0, -1.0))))

@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.cli.status",
     "cluster.cli.evaluate",
     "cluster.cli.report",
+    "cluster.cli.pretrain",
+    "cluster.cli.records",
 )
 
 

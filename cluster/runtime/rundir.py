@@ -11,6 +11,7 @@
     RUN_DIR/ladder.json        the Elo ladder of the evaluated checkpoints
     RUN_DIR/ladder/            copies of the weights the ladder rated
     RUN_DIR/report/            PNG plots of ``zeroplay report``
+    RUN_DIR/pretrain.json      what ``zeroplay pretrain`` read (record imports) and reached
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TENSORBOARD_DIR = "tensorboard"
 LADDER_FILE = "ladder.json"
 LADDER_DIR = "ladder"
 REPORT_DIR = "report"
+PRETRAIN_FILE = "pretrain.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +82,10 @@ class RunDir:
     @property
     def report(self) -> Path:
         return self.root / REPORT_DIR
+
+    @property
+    def pretrain(self) -> Path:
+        return self.root / PRETRAIN_FILE
 
 
 
