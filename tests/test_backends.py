@@ -229,3 +229,12 @@ def test_compile_follows_new_weights_without_recompiling() -> None:
         assert max_abs_error(evaluator, TorchEvaluator(other), obs[:33], masks[:33]) <= 1e-4
     assert counters["stats"]["unique_graphs"] == graphs  # new weights and new batch sizes: no recompilation
 
+
+def test_selfplay_inference_backend_setting() -> None:
+    from cluster.config.run import SelfPlaySettings
+    from cluster.config.settings import ConfigError
+
+    assert SelfPlaySettings().inference_backend == "auto"
+    assert SelfPlaySettings(inference_backend="compile:max-autotune-no-cudagraphs").inference_backend
+    with pytest.raises(ConfigError, match="selfplay.inference_backend: unknown inference backend 'tensorrt'"):
+        SelfPlaySettings(inference_backend="tensorrt")
