@@ -7,7 +7,9 @@ shapes of the outputs beyond a leading batch dimension) into a :class:`Runner`:
 ``runner(observations [B, C, H, W] float32, legal_masks [B, A] bool) -> tuple of
 numpy arrays``, for any ``B >= 1`` without rebuilding. The module stays the owner of
 the weights: after its state dict changed in place, :meth:`Runner.reload` makes the
-runner follow.
+runner follow. Only eager mode, channels-last and torch.compile read the module's
+parameters at every call; the others hold what they read at the build or the last
+reload (``TorchEvaluator.load_weights`` reloads).
 
 Backends (``BACKENDS``):
 
@@ -205,7 +207,8 @@ class OnnxRuntimeRunner(Runner):
         for name, shape in self.graph.initializers:
             if name not in state or tuple(state[name].shape) != shape:
                 raise ValueError(f"weights do not fit the exported ONNX graph at {name!r}")
-            arrays.append(np.ascontiguousarray(state[name].detach().to("cpu", torch.float32).numpy()))
+            # A copy: the session must keep reading these weights, not the module's live parameters.
+            arrays.append(np.array(state[name].detach().to("cpu", torch.float32).numpy(), order="C", copy=True))
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.num_threads
         options.inter_op_num_threads = 1

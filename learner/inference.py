@@ -48,7 +48,10 @@ class TorchEvaluator:
             installed, else a frozen TorchScript trace), ``"channels_last"``, ``"jit"``,
             ``"compile"``, ``"compile:MODE"`` or ``"onnxruntime"``. One that is
             unavailable, fails to build or disagrees with eager mode logs a warning
-            and eager mode is used; :attr:`backend` tells which runs.
+            and eager mode is used; :attr:`backend` tells which runs. Backends other
+            than eager, channels_last and compile hold a snapshot of the weights, taken
+            at construction and at every :meth:`load_weights`: change the weights
+            through :meth:`load_weights`, not by editing ``net`` in place.
 
     Attributes:
         weights_version: version of the weights currently loaded.

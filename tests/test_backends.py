@@ -238,3 +238,18 @@ def test_selfplay_inference_backend_setting() -> None:
     assert SelfPlaySettings(inference_backend="compile:max-autotune-no-cudagraphs").inference_backend
     with pytest.raises(ConfigError, match="selfplay.inference_backend: unknown inference backend 'tensorrt'"):
         SelfPlaySettings(inference_backend="tensorrt")
+
+
+@needs_ort
+def test_onnxruntime_holds_a_snapshot_of_the_weights() -> None:
+    """ONNX Runtime reads the weights at build and at load_weights, never half-live from the module."""
+    game, net = preset_net("connect4")
+    evaluator = TorchEvaluator(net, backend="onnxruntime")
+    obs, masks = positions(game, 6, 0)
+    before = evaluator(obs, masks)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(1.5)
+    after = evaluator(obs, masks)
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
