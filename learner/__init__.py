@@ -10,6 +10,8 @@ Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 * :mod:`learner.checkpoint`: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_network`,
   :func:`latest_checkpoint`, :func:`latest_valid_checkpoint`, :func:`verify_checkpoint`, :class:`CheckpointError`
 * :mod:`learner.inference`: :class:`TorchEvaluator`, :func:`network_throughput`
+* :mod:`learner.backends`: how the network runs for inference (eager, TorchScript,
+  torch.compile, ONNX Runtime), each checked against eager mode, falling back to it
 """
 
 from __future__ import annotations

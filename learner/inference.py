@@ -9,6 +9,7 @@ values are from the point of view of the player to move, in ``(-1, 1)``.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from learner.device import autocast
+from learner.backends import build_runner, check_backend_name, reload_runner, spawn_runner
 from learner.network import PolicyValueNet
 
 
@@ -42,10 +43,22 @@ class TorchEvaluator:
         device: torch device for inference.
         num_threads: torch intra-op threads to set (process-wide); ``None`` leaves it.
         weights_version: version of the weights the net holds now.
+        backend: how the network runs (:mod:`learner.backends`): ``"eager"`` (the
+            default), ``"auto"`` (the fastest that builds: ONNX Runtime on the CPU where
+            installed, else a frozen TorchScript trace), ``"channels_last"``, ``"jit"``,
+            ``"compile"``, ``"compile:MODE"`` or ``"onnxruntime"``. One that is
+            unavailable, fails to build or disagrees with eager mode logs a warning
+            and eager mode is used; :attr:`backend` tells which runs. Backends other
+            than eager, channels_last and compile hold a snapshot of the weights, taken
+            at construction and at every :meth:`load_weights`: change the weights
+            through :meth:`load_weights`, not by editing ``net`` in place.
 
     Attributes:
         weights_version: version of the weights currently loaded.
         evaluations: number of positions evaluated so far.
+        requested_backend: the backend asked for.
+        backend: the backend that runs (``"eager"`` after a fallback).
+        reload_seconds: wall time of the last :meth:`load_weights` (the backend's rebuild included).
     """
 
     def __init__(
@@ -55,6 +68,7 @@ class TorchEvaluator:
         *,
         num_threads: int | None = None,
         weights_version: int = 0,
+        backend: str = "eager",
     ) -> None:
         set_torch_threads(num_threads)
         self.device = torch.device(device)
@@ -65,6 +79,19 @@ class TorchEvaluator:
         self.evaluations = 0
         self.observation_shape = tuple(net.observation_shape)
         self.num_actions = int(net.num_actions)
+        self.requested_backend = check_backend_name(backend)
+        self._runner = build_runner(self.net, backend, device=self.device, num_threads=num_threads)
+        self.reload_seconds = 0.0
+
+    @property
+    def backend(self) -> str:
+        """The backend that runs now (``"eager"`` after a fallback)."""
+        return self._runner.name
+
+    @property
+    def build_seconds(self) -> float:
+        """Wall time the backend took to build (its first compilation included)."""
+        return self._runner.build_seconds
 
     def load_weights(self, state_dict: Mapping[str, Any], version: int) -> None:
         """Load a network state dict (tensors or numpy arrays) and record its ``version``."""
@@ -72,9 +99,33 @@ class TorchEvaluator:
             k: (torch.from_numpy(np.asarray(v)) if not isinstance(v, torch.Tensor) else v)
             for k, v in state_dict.items()
         }
+        start = time.perf_counter()
         self.net.load_state_dict(tensors)
         self.net.eval()
+        self._runner = reload_runner(self._runner)
         self.weights_version = int(version)
+        self.reload_seconds = time.perf_counter() - start
+
+    def with_weights(self, state_dict: Mapping[str, Any], version: int) -> TorchEvaluator:
+        """A second evaluator of the same network and backend holding other weights.
+
+        Shares what the backend built that does not depend on the weights (ONNX
+        Runtime's exported graph), so it costs a reload, not a build.
+        """
+        other = copy.copy(self)
+        other.net = copy.deepcopy(self.net)
+        other.evaluations = 0
+        other.weights_version = self.weights_version
+        tensors = {
+            k: (torch.from_numpy(np.asarray(v)) if not isinstance(v, torch.Tensor) else v)
+            for k, v in state_dict.items()
+        }
+        start = time.perf_counter()
+        other.net.load_state_dict(tensors)
+        other._runner = spawn_runner(self._runner, other.net)
+        other.weights_version = int(version)
+        other.reload_seconds = time.perf_counter() - start
+        return other
 
     def evaluate(self, observations: np.ndarray, legal_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(policy_logits [B, A] float32, values [B] float32)`` of a batch (see the module docstring)."""
@@ -92,27 +143,26 @@ class TorchEvaluator:
             raise ValueError(f"legal_masks must be [{obs.shape[0]}, {self.num_actions}], got {list(masks.shape)}")
         if obs.shape[0] == 0:
             return np.zeros((0, self.num_actions), np.float32), np.zeros((0,), np.float32)
-        with torch.inference_mode(), autocast(self.device):
-            logits, values = self.net(
-                torch.from_numpy(obs).to(self.device, non_blocking=True),
-                torch.from_numpy(masks).to(self.device, non_blocking=True),
-            )
-            logits_np = logits.float().cpu().numpy()
-            values_np = values.float().cpu().numpy()
+        outputs = self._runner(obs, masks)
         self.evaluations += obs.shape[0]
-        return logits_np, values_np
+        return outputs[0], outputs[1]
 
     __call__ = evaluate
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | os.PathLike[str], device: str | torch.device = "cpu", *, num_threads: int | None = None
+        cls,
+        path: str | os.PathLike[str],
+        device: str | torch.device = "cpu",
+        *,
+        num_threads: int | None = None,
+        backend: str = "eager",
     ) -> TorchEvaluator:
         """An evaluator holding a checkpoint's weights (version from its metadata)."""
         from learner.checkpoint import load_network
 
         _, net, meta = load_network(path, device)
-        return cls(net, device, num_threads=num_threads, weights_version=int(meta["weights_version"]))
+        return cls(net, device, num_threads=num_threads, weights_version=int(meta["weights_version"]), backend=backend)
 
 
 def network_throughput(
@@ -125,42 +175,37 @@ def network_throughput(
     warmup_batches: int = 3,
     max_batches: int | None = None,
     seed: int = 0,
+    backend: str = "eager",
 ) -> float:
     """Raw inference speed in positions/s of ``net`` at ``batch_size`` (random 0/1 observations).
 
     Runs ``warmup_batches`` untimed batches, then batches until ``min_seconds`` have
-    elapsed (or ``max_batches`` were run). Numpy-free: times the torch forward pass
-    including the legal mask, under ``torch.inference_mode`` in eval mode.
+    elapsed (or ``max_batches`` were run). Times the evaluator contract's numpy call
+    through ``backend`` (:mod:`learner.backends`; built on a copy of ``net`` before
+    the clock starts), all moves legal.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     previous_threads = torch.get_num_threads()
     set_torch_threads(num_threads)
-    device = torch.device(device)
-    was_training = net.training
-    net = net.to(device).eval()
     try:
+        device = torch.device(device)
+        runner = build_runner(copy.deepcopy(net).to(device).eval(), backend, device=device, num_threads=num_threads)
         gen = torch.Generator().manual_seed(seed)
-        obs = (torch.rand((batch_size, *net.observation_shape), generator=gen) < 0.5).float().to(device)
-        mask = torch.ones((batch_size, net.num_actions), dtype=torch.bool, device=device)
-        with torch.inference_mode():
-            for _ in range(warmup_batches):
-                net(obs, mask)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            n = 0
-            start = time.perf_counter()
-            while True:
-                net(obs, mask)
-                n += 1
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_seconds or (max_batches is not None and n >= max_batches):
-                    break
+        obs = (torch.rand((batch_size, *net.observation_shape), generator=gen) < 0.5).float().numpy()
+        mask = np.ones((batch_size, net.num_actions), dtype=bool)
+        for _ in range(warmup_batches):
+            runner(obs, mask)
+        n = 0
+        start = time.perf_counter()
+        while True:
+            runner(obs, mask)  # returns numpy: a CUDA forward has finished
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds or (max_batches is not None and n >= max_batches):
+                break
         return n * batch_size / elapsed
     finally:
-        net.train(was_training)
         if num_threads is not None:
             torch.set_num_threads(previous_threads)
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from games.base import Game
 from games.errors import ZeroplayError
+from learner.backends import check_backend_name
 from learner.inference import TorchEvaluator
 from learner.network import NetworkConfig, PolicyValueNet
 
@@ -77,6 +78,9 @@ class InferenceServer:
         max_batch: most positions in one forward pass (a request is never split, so a
             single request larger than this runs alone).
         keep_versions: weights versions held at once (>= 1).
+        backend: how the forward passes run (``learner.backends``; "eager" by default).
+            Each new version reuses what the backend built for the first one (ONNX
+            Runtime's exported graph), so a weights load never re-exports.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class InferenceServer:
         num_threads: int | None = None,
         max_batch: int = 4096,
         keep_versions: int = 2,
+        backend: str = "eager",
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
@@ -99,6 +104,7 @@ class InferenceServer:
         self.num_threads = num_threads
         self.max_batch = int(max_batch)
         self.keep_versions = int(keep_versions)
+        self.backend = check_backend_name(backend)
         # version -> evaluator, oldest first; touched only on the executor thread or under the loop.
         self._models: collections.OrderedDict[int, TorchEvaluator] = collections.OrderedDict()
         self._queues: collections.OrderedDict[int, list[_Request]] = collections.OrderedDict()
@@ -132,7 +138,8 @@ class InferenceServer:
             await asyncio.shield(self._loading[version])
             return False
         loop = asyncio.get_running_loop()
-        loading = loop.run_in_executor(self._executor, self._build, version, dict(state_dict))
+        template = next(reversed(self._models.values()), None)  # picked here, on the loop
+        loading = loop.run_in_executor(self._executor, self._build, version, dict(state_dict), template)
         self._loading[version] = loading
         try:
             evaluator = await asyncio.shield(loading)
@@ -147,9 +154,13 @@ class InferenceServer:
                     request.future.set_exception(self._missing(dropped))
         return True
 
-    def _build(self, version: int, state_dict: dict[str, Any]) -> TorchEvaluator:
+    def _build(
+        self, version: int, state_dict: dict[str, Any], template: TorchEvaluator | None
+    ) -> TorchEvaluator:
+        if template is not None:  # a held version's backend with new weights (forward passes share this thread)
+            return template.with_weights(state_dict, version)
         evaluator = TorchEvaluator(
-            PolicyValueNet(self.game, self.network), self.device, num_threads=self.num_threads
+            PolicyValueNet(self.game, self.network), self.device, num_threads=self.num_threads, backend=self.backend
         )
         evaluator.load_weights(state_dict, version)
         return evaluator

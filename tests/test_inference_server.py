@@ -141,3 +141,31 @@ def test_server_settings_are_checked() -> None:
         InferenceServer(GAME, NETWORK, max_batch=0)
     with pytest.raises(ValueError, match="keep_versions"):
         InferenceServer(GAME, NETWORK, keep_versions=0)
+    with pytest.raises(ValueError, match="unknown inference backend"):
+        InferenceServer(GAME, NETWORK, backend="tensorrt")
+
+
+@pytest.mark.parametrize("backend", ["jit", "onnxruntime"])
+def test_a_faster_backend_serves_every_version_with_eager_mode_answers(backend: str) -> None:
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+
+    async def main():
+        server = InferenceServer(GAME, NETWORK, backend=backend, keep_versions=2)
+        batches = [leaves(n, seed) for seed, n in enumerate([4, 1, 9])]
+        answers = {}
+        for version in (1, 2, 3):  # versions after the first reuse the first one's backend
+            await server.load_weights(version, weights(version))
+            answers[version] = await asyncio.gather(*(server.evaluate(version, o, m) for o, m in batches))
+        return server, batches, answers
+
+    server, batches, answers = run(main())
+    assert server.versions() == (2, 3)
+    assert all(server._models[v].backend == backend for v in server.versions())
+    for version, got in answers.items():
+        evaluator = reference(version)
+        for (obs, masks), (logits, values) in zip(batches, got, strict=True):
+            want_logits, want_values = evaluator(obs, masks)
+            np.testing.assert_allclose(logits[masks], want_logits[masks], atol=1e-4, rtol=0)
+            np.testing.assert_allclose(values, want_values, atol=1e-4, rtol=0)

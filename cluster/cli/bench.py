@@ -62,14 +62,14 @@ def _register_engine(bench: Any) -> None:
     p.set_defaults(func=cmd_bench_engine)
 
 
-def parse_actor_counts(text: str) -> tuple[int, ...]:
-    """``--actors`` text (``1,2,4``) as actor counts; a CliError names bad text."""
+def parse_actor_counts(text: str, flag: str = "--actors") -> tuple[int, ...]:
+    """``--actors`` text (``1,2,4``) as counts (also ``--batches``); a CliError names bad text."""
     try:
         counts = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise CliError(f"--actors {text!r}: expected comma-separated integers, e.g. 1,2") from None
+        raise CliError(f"{flag} {text!r}: expected comma-separated integers, e.g. 1,2") from None
     if not counts or min(counts) < 1:
-        raise CliError(f"--actors {text!r}: actor counts must be >= 1")
+        raise CliError(f"{flag} {text!r}: counts must be >= 1")
     return counts
 
 
@@ -279,44 +279,84 @@ def _register_tictactoe(bench: Any) -> None:
 
 
 def cmd_bench_search(args: argparse.Namespace) -> int:
+    from learner.backends import check_backend_name
+
     keys = args.games.split(",")
     unknown = [k for k in keys if k not in bench_search.GAMES]
     if unknown:
         raise CliError(f"unknown game(s) {unknown}; choose from {', '.join(bench_search.GAMES)}")
     if args.num_games < 2:
         raise CliError("--num-games must be at least 2 (it is compared with one game at a time)")
-    results = {k: bench_search.bench_game(k, args.num_games, args.sims, args.seconds, args.algorithm) for k in keys}
+    if args.reps < 1:
+        raise CliError(f"--reps must be >= 1, got {args.reps}")
+    try:
+        check_backend_name(args.backend)
+    except ValueError as err:
+        raise CliError(f"--backend: {err}") from None
+    batch_sizes = parse_actor_counts(args.batches, flag="--batches") if args.batches else ()
+    results = {
+        k: bench_search.bench_game(
+            k, args.num_games, args.sims, args.seconds, args.algorithm,
+            backend=args.backend, reps=args.reps, batch_sizes=batch_sizes,
+        )
+        for k in keys
+    }
     out = {
         "benchmark": "search",
         "machine": machine_info(),
         "targets": {"efficiency": 0.8, "batching_speedup": 5.0},
         "games": results,
     }
-
-    def render(r: dict[str, Any]) -> str:
-        lines = [
-            f"{'game':<10} {'net pos/s':>10} {'sims/s':>10} {'efficiency':>10} {'in net':>7} "
-            f"{'G=1 sims/s':>11} {'speedup':>8}"
-        ]
-        for key, g in r["games"].items():
-            lines.append(
-                f"{key:<10} {g['network_positions_per_s']:>10.0f} {g['selfplay_simulations_per_s']:>10.0f}"
-                f" {g['efficiency']:>10.2f} {g['evaluate_fraction']:>7.2f} {g['single_game_simulations_per_s']:>11.0f}"
-                f" {g['batching_speedup']:>8.1f}"
-            )
-        return "\n".join(lines)
-
-    emit(out, args.json, render)
+    emit(out, args.json, render_search)
     return 0
 
 
+def render_search(r: dict[str, Any]) -> str:
+    lines = [
+        f"{'game':<10} {'backend':<12} {'net pos/s':>10} {'eager':>8} {'x eager':>14} {'sims/s':>10} "
+        f"{'efficiency':>10} {'in net':>7} {'G=1 sims/s':>11} {'speedup':>8}"
+    ]
+    for key, g in r["games"].items():
+        low, high = g["backend_speedup_range"]
+        lines.append(
+            f"{key:<10} {g['backend']:<12} {g['network_positions_per_s']:>10.0f}"
+            f" {g['eager_network_positions_per_s']:>8.0f}"
+            f" {g['backend_speedup']:>5.2f} [{low:.2f}-{high:.2f}] {g['selfplay_simulations_per_s']:>10.0f}"
+            f" {g['efficiency']:>10.2f} {g['evaluate_fraction']:>7.2f} {g['single_game_simulations_per_s']:>11.0f}"
+            f" {g['batching_speedup']:>8.1f}"
+        )
+    for key, g in r["games"].items():
+        load = g["load_average_1min"]
+        lines.append(
+            f"{key}: {g['backend']} (asked {g['requested_backend']}) builds in {g['backend_build_seconds']:.2f} s, "
+            f"takes new weights in {1000 * g['backend_reload_seconds']:.0f} ms; load average "
+            f"{load['start']} -> {load['end']}; x eager over {g['backend_reps']} interleaved pairs: "
+            + ", ".join(
+                f"B={b} {p['speedup']:.2f} [{p['speedup_min']:.2f}-{p['speedup_max']:.2f}]"
+                for b, p in g["backend_batches"].items()
+            )
+        )
+    return "\n".join(lines)
+
+
 def _register_search(bench: Any) -> None:
-    p = bench.add_parser("search", help="self-play simulations/s against raw network positions/s, batched vs single")
+    p = bench.add_parser(
+        "search",
+        help="self-play simulations/s against raw network positions/s (with and without the inference backend)",
+    )
     p.add_argument("--games", default="connect4,go9", help=f"comma-separated subset of {','.join(bench_search.GAMES)}")
     p.add_argument("--num-games", type=int, default=64, help="games per worker G (default 64)")
     p.add_argument("--sims", type=int, default=64, help="simulations per move")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of self-play per measurement")
     p.add_argument("--algorithm", default="puct", choices=["puct", "gumbel"])
+    p.add_argument(
+        "--backend",
+        default="auto",
+        help="inference backend compared with eager mode and used for self-play: auto, eager, channels_last, jit, "
+        "compile, compile:MODE, onnxruntime (default auto)",
+    )
+    p.add_argument("--reps", type=int, default=5, help="interleaved eager/backend pairs per batch size (default 5)")
+    p.add_argument("--batches", help="more batch sizes for the eager/backend comparison, e.g. 1,16,256")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench_search)
 

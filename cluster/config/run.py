@@ -31,6 +31,7 @@ import games
 from cluster.arena.evaluator import EvaluatorConfig
 from cluster.config.presets import preset
 from cluster.config.settings import ConfigError, build, to_mapping
+from learner.backends import check_backend_name
 from learner.network import NetworkConfig
 from learner.replay import ReplayConfigError, ReplayWindow
 from learner.train import TrainConfig
@@ -61,6 +62,10 @@ class SelfPlaySettings:
         inference_num_cpus: CPUs Ray reserves for the shared inference actor (also its torch threads).
         inference_num_gpus: GPUs for the shared inference actor (1 to run it on a GPU).
         inference_max_batch: most positions in one forward pass of the shared inference actor.
+        inference_backend: how self-play's network runs (``learner.backends``): "auto" (the
+            fastest that builds: ONNX Runtime on a CPU where installed, else a frozen
+            TorchScript trace; eager on CUDA), "eager", "channels_last", "jit", "compile",
+            "compile:MODE" or "onnxruntime"; one that cannot run falls back to eager mode.
     """
 
     actors: int = 1
@@ -74,6 +79,7 @@ class SelfPlaySettings:
     inference_num_cpus: float = 1.0
     inference_num_gpus: float = 0.0
     inference_max_batch: int = 4096
+    inference_backend: str = "auto"
 
     def __post_init__(self) -> None:
         _require(self.actors >= 0, "selfplay.actors must be >= 0")
@@ -84,6 +90,10 @@ class SelfPlaySettings:
         _require(self.inference_num_cpus >= 0, "selfplay.inference_num_cpus must be >= 0")
         _require(self.inference_num_gpus >= 0, "selfplay.inference_num_gpus must be >= 0")
         _require(self.inference_max_batch >= 1, "selfplay.inference_max_batch must be >= 1")
+        try:
+            check_backend_name(self.inference_backend)
+        except ValueError as err:
+            raise ConfigError(f"selfplay.inference_backend: {err}") from None
         _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
         _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
         _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")

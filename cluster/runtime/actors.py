@@ -94,6 +94,7 @@ class SelfPlayRunner:
                 PolicyValueNet(self.game, config.network),
                 device=resolve_device(config.selfplay.device),
                 num_threads=config.selfplay.torch_threads,
+                backend=config.selfplay.inference_backend,
             )
             evaluator: Any = self.local_evaluator
         else:
@@ -257,6 +258,7 @@ class InferenceRunner:
             num_threads=max(1, round(sp.inference_num_cpus)),
             max_batch=sp.inference_max_batch,
             keep_versions=4,
+            backend=sp.inference_backend,
         )
 
     def pid(self) -> int:
