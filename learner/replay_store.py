@@ -45,8 +45,9 @@ from typing import Any
 from games import Game
 from games.errors import ZeroplayError
 from learner.replay import Batch, ReplayBuffer, ReplayWindow
+from selfplay.resignation import ResignationMonitor, ResignationSettings
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file
-from selfplay.trajectory import DEFAULT_MAX_BYTES, TrajectoryError, decode_training, parse
+from selfplay.trajectory import DEFAULT_MAX_BYTES, Trajectory, TrajectoryError, decode_training, parse
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +312,8 @@ class ReplayService:
         window: which stored positions are sampled (``learner.replay.ReplayWindow``; default
             all of them). A growing window depends only on the positions ever added, which a
             restart recounts from the segment files, so a reloaded service has the same window.
+        resignation: how self-play resigns; its threshold is chosen here from the playthrough
+            games received (also those reloaded from disk), see :meth:`resign_threshold`.
     """
 
     def __init__(
@@ -328,8 +331,11 @@ class ReplayService:
         sample_games_keep: int = 50,
         games_directory: str | os.PathLike[str] | None = None,
         window: ReplayWindow | None = None,
+        resignation: ResignationSettings | None = None,
     ) -> None:
         self.game = game
+        self.resignation = ResignationMonitor(resignation or ResignationSettings())
+        self.resigned_games = 0  # games that ended by resignation, since the run began
         self.value_q_weight = float(value_q_weight)
         self.sampler = None
         if games_directory is not None and sample_games_every > 0:
@@ -379,6 +385,7 @@ class ReplayService:
                 skip(record, err)
                 continue
             stored.append((record, trajectory.num_training_positions))
+            self._observe(trajectory)
         # Newest games that fit the window, replayed oldest-first.
         keep, room = [], self.buffer.capacity
         for record, length in reversed(stored):
@@ -486,8 +493,9 @@ class ReplayService:
                 reasons.append(f"game {i}: {err}")
         if self.store is not None:
             self.store.append(valid)
-        if self.sampler is not None:
-            for trajectory in accepted:
+        for trajectory in accepted:
+            self._observe(trajectory)
+            if self.sampler is not None:
                 self.sampler.offer(trajectory)
         positions = 0
         for (obs, masks, policies, values), version in arrays:
@@ -499,6 +507,14 @@ class ReplayService:
             log.warning("rejected self-play game: %s", reason)
         self._write_state()
         return AddResult(len(valid), positions, len(reasons), tuple(reasons))
+
+    def _observe(self, trajectory: Trajectory) -> None:
+        self.resignation.observe(trajectory)
+        self.resigned_games += trajectory.termination == "resigned"
+
+    def resign_threshold(self) -> float | None:
+        """The value below which self-play resigns now (None: do not resign)."""
+        return self.resignation.threshold()
 
     def sample(self, batch_size: int, count: int = 1) -> list[Batch]:
         """Up to ``count`` batches, as many as the samples-per-position cap allows now (maybe none)."""
@@ -521,6 +537,9 @@ class ReplayService:
         out["load_skipped_files"] = self.load_skipped_files
         if self.store is not None:
             out["segments"] = len(self.store.segments())
+        out["resigned_games"] = self.resigned_games
+        if self.resignation.settings.enabled:
+            out.update(self.resignation.stats())
         return out
 
     def pid(self) -> int:

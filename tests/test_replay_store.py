@@ -343,3 +343,50 @@ def test_a_weights_version_beyond_int64_is_rejected_not_persisted(tmp_path: Path
     svc.close()
     reloaded = service(tmp_path)
     assert reloaded.buffer.games_added == 1 and reloaded.load_warnings == []
+
+
+def _playthrough(trajectory, drop_ply: int):
+    """``trajectory`` as a playthrough game whose values stay 0 except one fall to -0.9 at ``drop_ply``."""
+    import dataclasses
+
+    values = np.zeros(len(trajectory.actions), dtype=np.float32)
+    values[drop_ply] = -0.9
+    return dataclasses.replace(trajectory, root_values=values, playthrough=True)
+
+
+def test_the_resign_threshold_comes_from_playthrough_games_and_survives_a_restart(
+    tmp_path: Path, payloads: list[bytes]
+) -> None:
+    import dataclasses
+
+    from selfplay.resignation import ResignationSettings
+    from selfplay.trajectory import parse
+
+    decided = [t for t in (parse(p, game=GAME)[0] for p in payloads) if t.returns[0] != 0][:6]
+    settings = ResignationSettings(enabled=True, min_games=5)
+    replay = service(tmp_path, resignation=settings)
+    assert replay.resign_threshold() is None  # no playthrough games yet
+    # The loser (who moved last but one: the last move won) despairs at -0.9.
+    replay.add([encode(_playthrough(t, drop_ply=len(t.actions) - 2)) for t in decided[:4]])
+    assert replay.resign_threshold() is None  # 4 of the 5 needed
+    replay.add([encode(_playthrough(decided[4], drop_ply=len(decided[4].actions) - 2))])
+    assert replay.resign_threshold() == -0.5  # every would-be resignation was right: the highest candidate
+    stats = replay.stats()
+    assert stats["playthrough_games"] == 5 and stats["false_resign_rate"] == 0.0 and stats["would_resign"] == 5
+
+    # Winners that despaired at -0.9 just before winning: a threshold above -0.9 would resign them.
+    result = replay.add([encode(_playthrough(t, drop_ply=len(t.actions) - 1)) for t in decided[:3]])
+    assert result.accepted == 3
+    assert replay.resign_threshold() is not None and replay.resign_threshold() <= -0.9  # (values below it resign)
+
+    last = decided[5]
+    resigner = (len(last.actions) - 1) % 2  # to move after the game is cut one move short
+    resigned = dataclasses.replace(
+        last, actions=last.actions[:-1], policies=last.policies[:-1], root_values=last.root_values[:-1],
+        termination="resigned", resigned_by=resigner, returns=(-1.0, 1.0) if resigner == 0 else (1.0, -1.0),
+    )
+    assert replay.add([encode(resigned)]).accepted == 1
+    again = service(tmp_path, resignation=settings)  # a restarted replay actor re-reads the games
+    assert again.resign_threshold() == replay.resign_threshold()
+    assert again.stats()["resigned_games"] == replay.stats()["resigned_games"] == 1
+    assert "resign_threshold" not in service(None).stats()  # resignation off: no resignation figures

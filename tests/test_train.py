@@ -70,3 +70,24 @@ def test_checkpoints_are_rated_on_a_ladder_during_training(tmp_path: Path) -> No
     evaluation = next(r for r in metrics_records(run_dir) if r.get("kind") == "evaluation")
     assert evaluation["step"] >= 20 and "elo_vs_random" in evaluation
     assert list((run_dir / "games").glob("game-*.txt")), "sampled self-play records"
+
+
+def test_playout_caps_and_resignation_run_through_the_real_actors(tmp_path: Path) -> None:
+    """Cheap-search moves reach the replay without a policy target; playthrough games set the threshold."""
+    from learner.replay_store import SegmentStore
+    from selfplay.trajectory import parse
+
+    run_dir = tmp_path / "run"
+    recipe = ["selfplay.full_search_share=0.5", "selfplay.cheap_simulations=2", "selfplay.resign=true",
+              "selfplay.resign_min_games=2", "selfplay.resign_playthrough_share=0.5"]
+    summary = run_training(resolve("tictactoe", assignments=TINY_RUN + recipe, run__steps=20, run__minutes=2.0),
+                           run_dir, out=io.StringIO())
+    assert summary["games"] > 0
+    config_text = (run_dir / "config.toml").read_text()
+    assert "full_search_share = 0.5" in config_text and "resign = true" in config_text
+    games_played = [parse(r.payload)[0] for r in SegmentStore(run_dir / "replay").records()]
+    policies = [len(p) for t in games_played for p in t.policies]
+    assert 0 in policies and any(n > 0 for n in policies), "both cheap and full searches"
+    assert any(t.playthrough for t in games_played) and not all(t.playthrough for t in games_played)
+    progress = [r for r in metrics_records(run_dir) if "playthrough_games" in r]
+    assert progress and progress[-1]["playthrough_games"] > 0

@@ -35,7 +35,9 @@ from learner.backends import check_backend_name
 from learner.network import NetworkConfig
 from learner.replay import ReplayConfigError, ReplayWindow
 from learner.train import TrainConfig
+from selfplay.resignation import ResignationSettings
 from selfplay.search import SearchConfig
+from selfplay.worker import WorkerConfig
 
 INFERENCE_MODES = ("local", "shared")
 SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
@@ -66,6 +68,18 @@ class SelfPlaySettings:
             fastest that builds: ONNX Runtime on a CPU where installed, else a frozen
             TorchScript trace; eager on CUDA), "eager", "channels_last", "jit", "compile",
             "compile:MODE" or "onnxruntime"; one that cannot run falls back to eager mode.
+        full_search_share: playout cap randomization (KataGo): the share of moves searched
+            with the full ``search.num_simulations`` that record a policy target; the other
+            moves get a cheap search of ``cheap_simulations`` without root noise, are played,
+            and train only the value. 1.0: every move gets a full search.
+        cheap_simulations: the cheap searches' simulations, 1..``search.num_simulations``
+            (unset: a quarter of the full budget).
+        resign: resign lost games early (a value threshold chosen from playthrough games).
+        resign_playthrough_share: the share of games played to the end whatever the
+            threshold says, to measure how often resigning would have been wrong.
+        resign_false_rate: the highest false-resign rate the threshold may cause, in [0, 1].
+        resign_min_games: playthrough games seen before any game resigns.
+        resign_min_moves: no resignation in a game's first this many plies.
     """
 
     actors: int = 1
@@ -80,6 +94,39 @@ class SelfPlaySettings:
     inference_num_gpus: float = 0.0
     inference_max_batch: int = 4096
     inference_backend: str = "auto"
+    full_search_share: float = 1.0
+    cheap_simulations: int | None = None
+    resign: bool = False
+    resign_playthrough_share: float = 0.1
+    resign_false_rate: float = 0.05
+    resign_min_games: int = 20
+    resign_min_moves: int = 0
+
+    def resignation(self) -> ResignationSettings:
+        """The workers' and the replay's resignation settings."""
+        try:
+            return ResignationSettings(
+                enabled=self.resign,
+                playthrough_share=self.resign_playthrough_share,
+                target_false_rate=self.resign_false_rate,
+                min_games=self.resign_min_games,
+                min_moves=self.resign_min_moves,
+            )
+        except ValueError as err:
+            raise ConfigError(f"selfplay.resign_*: {err}") from None
+
+    def worker_config(self, search: SearchConfig) -> WorkerConfig:
+        """The self-play workers' configuration with ``search`` as their full search."""
+        try:
+            return WorkerConfig(
+                num_games=self.games_per_actor,
+                search=search,
+                full_search_share=self.full_search_share,
+                cheap_simulations=self.cheap_simulations,
+                resignation=self.resignation(),
+            )
+        except ValueError as err:
+            raise ConfigError(f"[selfplay]: {err}".replace("WorkerConfig.", "selfplay.")) from None
 
     def __post_init__(self) -> None:
         _require(self.actors >= 0, "selfplay.actors must be >= 0")
@@ -217,6 +264,9 @@ class RunConfig:
     train: TrainConfig
     evaluate: EvaluatorConfig
     run: RunSettings
+
+    def __post_init__(self) -> None:
+        self.selfplay.worker_config(self.search)  # settings that depend on each other (cheap vs full budget)
 
     def make_game(self) -> games.Game:
         return games.from_spec(self.game)

@@ -79,7 +79,7 @@ class SelfPlayRunner:
     def __init__(self, config_toml: str, index: int, replay_name: str, inference_name: str | None = None) -> None:
         from learner import PolicyValueNet, TorchEvaluator, set_torch_threads
         from learner.device import resolve_device
-        from selfplay import Worker, WorkerConfig
+        from selfplay import Worker
 
         config = parse_config(config_toml)
         set_torch_threads(config.selfplay.torch_threads)
@@ -103,7 +103,7 @@ class SelfPlayRunner:
         self.worker = Worker(
             self.game,
             evaluator,
-            WorkerConfig(num_games=config.selfplay.games_per_actor, search=config.search),
+            config.selfplay.worker_config(config.search),
             rng=np.random.default_rng(_actor_seed(config.run.seed, index)),
         )
         self.restarted = _was_restarted()
@@ -134,10 +134,13 @@ class SelfPlayRunner:
         """The actor's process id (for operators and crash tests)."""
         return os.getpid()
 
-    def run(self, weights_version: int, weights: list[Any], seconds: float) -> dict[str, Any]:
+    def run(
+        self, weights_version: int, weights: list[Any], seconds: float, resign_threshold: float | None = None
+    ) -> dict[str, Any]:
         """Play for about ``seconds`` with weights ``weights_version`` (``weights`` = [ObjectRef]).
 
-        The weights are fetched only when their version is new. Returns counters for the chunk.
+        The weights are fetched only when their version is new. ``resign_threshold``: the
+        replay's current resignation threshold (None: no game resigns). Returns counters for the chunk.
         """
         from learner.inference_server import WeightsVersionError
         from selfplay import encode
@@ -153,6 +156,7 @@ class SelfPlayRunner:
             weights_seconds = time.perf_counter() - t
         elif self.weights_version < 0 and self.inference is not None:
             raise ValueError("a self-play actor with shared inference needs weights in its first chunk")
+        self.worker.set_resign_threshold(resign_threshold)
         before = self.worker.stats
         outbox: list[bytes] = []
         pending: list[Any] = []
@@ -445,6 +449,7 @@ def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
         sample_games_keep=rc.sample_games_keep,
         games_directory=str(RunDir(run_dir).games),
         window=rc.window_config(),
+        resignation=config.selfplay.resignation(),
     )
     return actor, name
 

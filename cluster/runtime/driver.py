@@ -102,6 +102,7 @@ class Trainer:
         self.restarts = 0
         self.totals = _Totals()
         self.learner_metrics: dict[str, Any] = {}
+        self.resign_threshold: float | None = None  # the replay's, refreshed with every progress record
         position = self._call(self.learner.position)
         self.step = int(position["step"])
         self.weights_version = int(position["weights_version"])
@@ -152,7 +153,7 @@ class Trainer:
 
     def _submit_selfplay(self, index: int) -> Any:
         return self.actors[index].run.remote(
-            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds
+            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds, self.resign_threshold
         )
 
     def _submit_learner(self) -> tuple[Any, Any]:
@@ -309,6 +310,8 @@ class Trainer:
     def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
         t = self.totals
         replay = self._replay_stats()
+        if self.config.selfplay.resign and replay:
+            self.resign_threshold = replay.get("resign_threshold")
         lm = self.learner_metrics
         sp_seconds = max(t.selfplay_seconds - before.selfplay_seconds, 1e-9)
         record = {
@@ -336,6 +339,10 @@ class Trainer:
             "mean_game_length": replay.get("mean_game_length"),
             "policy_lag_mean": replay.get("policy_lag_mean"),
             "rejected_games": replay.get("rejected", t.rejected),
+            "resigned_games": replay.get("resigned_games"),
+            "resign_threshold": replay.get("resign_threshold"),
+            "false_resign_rate": replay.get("false_resign_rate"),
+            "playthrough_games": replay.get("playthrough_games"),
             "actors": len(self.actors),
             "actor_restarts": self.restarts,
             "ray_overhead": (t.ray_seconds - before.ray_seconds) / sp_seconds,
