@@ -16,7 +16,7 @@ from learner import backends as backends_module
 from learner.backends import TOLERANCE, BackendUnavailable, build_runner, check_backend_name
 
 HAS_ORT = importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
-needs_ort = pytest.mark.skipif(not HAS_ORT, reason="onnx and onnxruntime are not installed (pip install -e . installs them)")
+needs_ort = pytest.mark.skipif(not HAS_ORT, reason="onnx and onnxruntime are missing (pip install -e . installs them)")
 
 SPECS = {
     "tictactoe": {"name": "tictactoe"},
