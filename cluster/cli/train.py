@@ -16,7 +16,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from cluster.runtime.driver import run_training
 
     if args.resume is not None:
-        if args.game or args.config or args.set:
+        if args.game or args.config or args.set or args.init or args.init_records:
             raise CliError("--resume continues a run with its stored configuration; only --minutes/--steps apply")
         # Only the [run] limits of this configuration are used; without any, the run keeps its own.
         limits_given = args.minutes is not None or args.steps is not None
@@ -28,6 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = resolve(
             name, spec, args.config, args.set,
             run__minutes=args.minutes, run__steps=args.steps, selfplay__actors=args.actors,
+            run__init=args.init, run__init_records=tuple(args.init_records) if args.init_records else None,
         )
         if config.run.minutes is None and config.run.steps is None:  # neither flags nor file set a limit
             config = dataclasses.replace(config, run=dataclasses.replace(config.run, minutes=5.0))
@@ -58,5 +59,10 @@ def register(commands: Any, bench: Any) -> None:
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue a stopped or crashed run from its last checkpoint (with its own limits "
                         "unless --minutes/--steps are given)")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (e.g. from zeroplay pretrain): same game and "
+                        "network shape; the ladder rates it as step 0")
+    p.add_argument("--init-records", action="append", metavar="PATH",
+                   help="record collection or replay directory whose games the replay starts with (repeatable)")
     p.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     p.set_defaults(func=cmd_train)

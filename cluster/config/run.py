@@ -233,6 +233,13 @@ class RunSettings:
         learner_resources: Ray custom resources for the learner actor.
         evaluate: rate each new checkpoint on an Elo ladder while training (see [evaluate]); the
             evaluator runs at the lowest CPU priority, on time self-play and the learner leave.
+        init: a checkpoint (file, checkpoints dir or run dir) whose weights a new run starts
+            from (a warm start, e.g. after ``zeroplay pretrain``): same game and network shape,
+            fresh optimizer, step 0; written as the run's step-0 checkpoint, so the ladder
+            rates it first. Unset: a freshly initialised network.
+        init_records: record collections or replay directories (as ``zeroplay pretrain``
+            takes them) whose games a new run's replay starts with; self-play's games then
+            push them out of the replay window, so their share decays as the run goes on.
     """
 
     minutes: float | None = None
@@ -243,6 +250,8 @@ class RunSettings:
     learner_num_gpus: float = 0.0
     learner_resources: dict[str, float] = dataclasses.field(default_factory=dict)
     evaluate: bool = True
+    init: str | None = None
+    init_records: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
@@ -250,6 +259,10 @@ class RunSettings:
         _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
         _require(self.learner_num_cpus >= 0, "run.learner_num_cpus must be >= 0")
         _require(self.learner_num_gpus >= 0, "run.learner_num_gpus must be >= 0")
+        _require(self.init is None or 0 < len(self.init) <= 4096, "run.init must be a path of 1..4096 characters")
+        _require(len(self.init_records) <= 1000, "run.init_records takes at most 1000 paths")
+        _require(all(0 < len(p) <= 4096 for p in self.init_records),
+                 "run.init_records must be paths of 1..4096 characters")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

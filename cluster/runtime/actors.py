@@ -329,7 +329,19 @@ class LearnerRunner:
         else:
             self.learner = Learner(config.make_game(), config.network, config.train)
         self.checkpoint_path: str | None = str(checkpoint) if checkpoint is not None else None
+        if checkpoint is None and config.run.init is not None:
+            self._warm_start(config.run.init)
         self._prefetch: Any = None
+
+    def _warm_start(self, path: str) -> None:
+        """Start from the weights of the checkpoint at ``path`` and write them as the run's step-0 checkpoint."""
+        from learner.checkpoint import check_checkpoint_fits, load_checkpoint
+
+        check_checkpoint_fits(path, self.learner.game, self.config.network)
+        initial = load_checkpoint(path, load_training_state=False)
+        self.learner.net.load_state_dict(initial.weights)
+        self.checkpoint()
+        log.warning("learner starts from the weights of %s (written as step 0)", initial.path)
 
     def pid(self) -> int:
         return os.getpid()

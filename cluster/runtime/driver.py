@@ -108,6 +108,8 @@ class Trainer:
         self.weights_version = int(position["weights_version"])
         self.last_checkpoint = position["checkpoint"]
         self.weights_ref = self.learner.weights.remote()
+        if config.run.init_records and self.step == 0:
+            self._seed_replay()
         trim_metrics(RunDir(run_dir).metrics, self.step)
         # After trim_metrics (which replaces the file); TensorBoard hides steps past the checkpoint.
         self.metrics = MetricsSink(run_dir, out=out, purge_step=self.step + 1)
@@ -116,6 +118,32 @@ class Trainer:
         )
         for _ in range(self._wanted_actors()):
             self._start_actor()
+
+    def _seed_replay(self) -> None:
+        """A new run's replay starts with the games of ``run.init_records`` (once: not after a restart)."""
+        from learner.record_import import seed_replay
+
+        if int(self._call(self.replay.stats).get("games_added", 0)) > 0:
+            return  # seeded (or playing) already: a run restarted before its first checkpoint
+        trainer = self
+
+        class _ReplayActor:  # the service interface seed_replay takes, over the replay actor
+            game = self.game
+
+            def add(self, payloads: list[bytes]) -> Any:
+                return trainer._call(trainer.replay.add, payloads, timeout=300)
+
+        skipped: list[str] = []
+        totals = seed_replay(_ReplayActor(), self.config.run.init_records, on_skip=skipped.append)
+        for line in skipped[:20]:
+            log.warning("init records: %s", line)
+        if len(skipped) > 20:
+            log.warning("init records: %d more skipped", len(skipped) - 20)
+        print(
+            f"replay starts with {totals['accepted']} record games ({totals['positions']} positions, "
+            f"{totals['rejected']} rejected, {len(skipped)} skipped)",
+            file=self.out, flush=True,
+        )
 
     # ---------------------------------------------------------------- actors
     def _call(self, method: Any, *args: Any, timeout: float = 120.0) -> Any:
@@ -402,6 +430,24 @@ class Trainer:
         return summary
 
 
+def check_warm_start(config: RunConfig, out: TextIO = sys.stdout) -> None:
+    """Refuse, before Ray starts, a ``run.init`` checkpoint that does not fit the run, or missing ``run.init_records``.
+
+    Raises:
+        CheckpointError: the checkpoint is unreadable, or of another game or network (naming both).
+        ConfigError: a records path that does not exist.
+    """
+    from learner.checkpoint import check_checkpoint_fits
+
+    if config.run.init is not None:
+        _, notes = check_checkpoint_fits(config.run.init, config.make_game(), config.network)
+        for note in notes:
+            print(f"warm start from {config.run.init}: {note}", file=out, flush=True)
+    for path in config.run.init_records:
+        if not Path(path).exists():
+            raise ConfigError(f"run.init_records: {path} does not exist")
+
+
 def run_training(
     config: RunConfig | None,
     run_dir: Path,
@@ -420,6 +466,8 @@ def run_training(
         config = prepare_run_dir(run_dir, config, resume=True)
     else:
         check_new_run_dir(run_dir)
+        assert config is not None
+        check_warm_start(config, out)
     assert config is not None
     started = connect(address)
     try:
