@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -56,6 +57,9 @@ from games.errors import ZeroplayError
 from learner.device import autocast, resolve_device
 from learner.loss import LossTerms, compute_loss
 from learner.network import NetworkConfig, NetworkOutput, PolicyValueNet
+
+if TYPE_CHECKING:
+    from learner.checkpoint import Checkpoint
 
 STATE_FORMAT = "zeroplay-learner-state"
 STATE_VERSION = 1
@@ -617,12 +621,82 @@ class Learner:
         learner.load_state_dict(ckpt.training_state)
         return learner
 
+    def init_weights_from(self, path: str | os.PathLike[str]) -> Checkpoint:
+        """Start training from a checkpoint's weights, maybe of another board size (``--init``).
+
+        Only the network's weights are taken (see :func:`load_across_sizes`), not the
+        optimizer state, the step or the weights version: call it before the first step.
+        Returns the checkpoint.
+
+        Raises:
+            CheckpointError: as :func:`load_across_sizes`.
+        """
+        return load_across_sizes(path, self.net, self.game)
+
+
+def load_across_sizes(path: str | os.PathLike[str], net: PolicyValueNet, game: Game) -> Checkpoint:
+    """Load a checkpoint's weights into ``net``, a network for ``game``, whose board size may differ.
+
+    Starting small and continuing on a bigger board (KataGo trained on mixed sizes): a
+    fully convolutional network (``network.global_pooling = true`` and a policy over the
+    board's points, :attr:`PolicyValueNet.fully_convolutional`) has no weight that
+    depends on the board size, so a 7x7 network's weights are a 9x9 network's. The two
+    networks must have the same config and the games the same name and input planes (Go's
+    ``history`` and ``features``); other game options (``komi``, ``ko``, ``max_moves``) may
+    differ. A checkpoint of the same board size loads into any network of its config.
+
+    Args:
+        path: a checkpoint (a run or checkpoints directory for its newest, or a ``.json``/``.pt``
+            file), as ``learner.checkpoint.load_checkpoint`` takes.
+        net: the network to load into (its weights are replaced in place).
+        game: ``net``'s game.
+
+    Returns:
+        The checkpoint (its training state not loaded).
+
+    Raises:
+        CheckpointError: the checkpoint cannot be read, is of another game or network config,
+            has other input planes, or has another board size while ``net`` is not fully
+            convolutional (each message names the file and the difference).
+    """
+    from games import GameError, from_spec
+    from learner.checkpoint import CheckpointError, load_checkpoint
+
+    ckpt = load_checkpoint(path, load_training_state=False)
+    if ckpt.network_config != net.config:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint's network does not match this network "
+            f"({ckpt.network_config.differences(net.config)}; checkpoint vs this)"
+        )
+    try:
+        source = from_spec(dict(ckpt.game_spec))
+    except GameError as err:
+        raise CheckpointError(f"{ckpt.path}: cannot build game {dict(ckpt.game_spec)!r}: {err}") from None
+    if source.name != game.name:
+        raise CheckpointError(f"{ckpt.path}: the checkpoint is a {source.name} network, not a {game.name} one")
+    src_c, src_h, src_w = (int(d) for d in source.observation_shape)
+    c, h, w = net.observation_shape
+    if src_c != c:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint's network reads {src_c} input planes, this one {c} "
+            f"(game options such as history and features must match: {dict(ckpt.game_spec)!r} vs {game.spec()!r})"
+        )
+    if ((src_h, src_w), int(source.num_actions)) != ((h, w), net.num_actions) and not net.fully_convolutional:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint is for a {src_h}x{src_w} board and this network for {h}x{w}, "
+            "but the network is not fully convolutional (its weights depend on the board size): "
+            "it needs network.global_pooling = true and a policy over the board's points"
+        )
+    ckpt.load_into(net)
+    return ckpt
+
 
 __all__ = [
     "Learner",
     "TrainConfig",
     "TrainConfigError",
     "learning_rate_at",
+    "load_across_sizes",
     "make_optimizer",
     "weight_decay_factor",
 ]
