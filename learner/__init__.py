@@ -6,7 +6,7 @@ Pure torch + numpy (no Ray; ``cluster/`` wraps these classes in actors).
 * :mod:`learner.loss`: :func:`compute_loss` -> :class:`LossTerms`, :func:`wdl_target`
 * :mod:`learner.replay`: :class:`ReplayBuffer`, :class:`ReplayWindow`, :class:`Batch`
 * :mod:`learner.train`: :class:`TrainConfig`, :class:`Learner`, :func:`learning_rate_at`,
-  :func:`make_optimizer`, :func:`weight_decay_factor`
+  :func:`make_optimizer`, :func:`weight_decay_factor`, :func:`load_across_sizes`
 * :mod:`learner.checkpoint`: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_network`,
   :func:`latest_checkpoint`, :func:`latest_valid_checkpoint`, :func:`verify_checkpoint`, :class:`CheckpointError`
 * :mod:`learner.inference`: :class:`TorchEvaluator`, :func:`network_throughput`
@@ -38,7 +38,15 @@ from learner.network import (
     expected_score,
 )
 from learner.replay import Batch, ReplayBuffer, ReplayWindow
-from learner.train import Learner, TrainConfig, TrainConfigError, learning_rate_at, make_optimizer, weight_decay_factor
+from learner.train import (
+    Learner,
+    TrainConfig,
+    TrainConfigError,
+    learning_rate_at,
+    load_across_sizes,
+    make_optimizer,
+    weight_decay_factor,
+)
 
 __all__ = [
     "MASK_VALUE",
@@ -62,6 +70,7 @@ __all__ = [
     "latest_valid_checkpoint",
     "learning_rate_at",
     "list_checkpoints",
+    "load_across_sizes",
     "load_checkpoint",
     "load_network",
     "make_optimizer",

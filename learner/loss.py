@@ -1,6 +1,7 @@
-"""The AlphaZero loss, as a pure function of tensors.
+"""The AlphaZero loss, as a pure function of tensors, with KataGo's ownership and score terms.
 
-``total = policy + value_weight * value`` where
+``total = policy + value_weight * value [+ ownership_weight * ownership] [+ score_weight * score]``
+(the last two only for a network with those heads) where
 
 * ``policy`` is the cross-entropy ``-sum_a pi(a) log p(a)`` between the search's
   target ``pi`` and the network's softmax ``p``, both restricted to the legal
@@ -19,7 +20,18 @@
     (win, draw, loss) logits ``l`` against :func:`wdl_target` ``y = [max(t, 0),
     1 - |t|, max(-t, 0)]``, averaged over the batch. ``y`` is one-hot for
     ``t`` in ``{-1, 0, 1}`` and its expected score ``y_0 - y_2`` is ``t``; the loss is
-    smallest (the entropy of ``y``) when the network's probabilities equal ``y``.
+    smallest (the entropy of ``y``) when the network's probabilities equal ``y``;
+* ``ownership`` (an ownership head, ``NetworkConfig.ownership_head``): per point the binary
+  cross-entropy between who owns it at the end ``o`` in ``[-1, 1]`` (+1 the mover) and the
+  network's ownership ``tanh(l)`` of its logit ``l``, as probabilities ``(1 + o) / 2`` and
+  ``(1 + tanh(l)) / 2 = sigmoid(2 l)``: ``softplus(2 l) - (1 + o) l``, whose gradient is
+  ``tanh(l) - o``. Averaged over the points of the board and over the rows that have a
+  final area (``area_mask``; a resigned game has none), 0 when no row has one. KataGo
+  weights it 1.5 per point;
+* ``score`` (a score head): the squared error of the predicted final score ``s`` and the
+  target ``t`` (points, the mover's side), both divided by the board's points
+  (``score_scale = 1 / (H * W)``), ``((s - t) / (H * W))^2``, averaged over the rows
+  with a final area (0 when none has one).
 
 Weight decay is **not** part of this loss: the optimizer applies it to
 convolution and linear weights only, not to biases or batch-norm parameters (see
@@ -54,7 +66,10 @@ DEFAULT_DRAW_MARGIN = 1.0 / 3.0
 
 
 class LossTerms(NamedTuple):
-    """Scalar tensors of one loss evaluation. ``total`` carries the gradient."""
+    """Scalar tensors of one loss evaluation. ``total`` carries the gradient.
+
+    ``ownership`` and ``score`` are the unweighted auxiliary terms, 0 without their head.
+    """
 
     total: torch.Tensor
     policy: torch.Tensor
@@ -63,11 +78,15 @@ class LossTerms(NamedTuple):
     value_accuracy: torch.Tensor
     policy_target_fraction: torch.Tensor
     value_mse: torch.Tensor
+    ownership: torch.Tensor
+    score: torch.Tensor
 
-    def as_floats(self) -> dict[str, float]:
+    def as_floats(self, *, ownership: bool = False, score: bool = False) -> dict[str, float]:
         """``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``, ``value_accuracy``,
-        ``policy_target_fraction`` and ``value_mse`` as Python floats."""
-        return {
+        ``policy_target_fraction`` and ``value_mse`` as Python floats, and ``ownership_loss`` /
+        ``score_loss`` (before their weights) when ``ownership`` / ``score`` (a network with
+        those heads)."""
+        out = {
             "loss": float(self.total.detach()),
             "policy_loss": float(self.policy.detach()),
             "value_loss": float(self.value.detach()),
@@ -76,6 +95,11 @@ class LossTerms(NamedTuple):
             "policy_target_fraction": float(self.policy_target_fraction),
             "value_mse": float(self.value_mse),
         }
+        if ownership:
+            out["ownership_loss"] = float(self.ownership.detach())
+        if score:
+            out["score_loss"] = float(self.score.detach())
+        return out
 
 
 def wdl_target(value_target: torch.Tensor) -> torch.Tensor:
@@ -101,6 +125,14 @@ def compute_loss(
     value_logits: torch.Tensor | None = None,
     value_weight: float = 1.0,
     draw_margin: float = DEFAULT_DRAW_MARGIN,
+    ownership_logits: torch.Tensor | None = None,
+    ownership_target: torch.Tensor | None = None,
+    score: torch.Tensor | None = None,
+    score_target: torch.Tensor | None = None,
+    area_mask: torch.Tensor | None = None,
+    ownership_weight: float = 1.5,
+    score_weight: float = 1.0,
+    score_scale: float = 1.0,
 ) -> LossTerms:
     """The AlphaZero loss of one batch (see the module docstring).
 
@@ -118,6 +150,15 @@ def compute_loss(
             head): the value loss is the squared error of ``value``.
         value_weight: weight of the value term in ``total``.
         draw_margin: dead zone of ``value_accuracy`` (see the module docstring).
+        ownership_logits: ``[B, H, W]`` logits of an ownership head (``None``: no ownership term).
+        ownership_target: ``[B, H, W]`` in ``[-1, 1]``, the mover's ownership at the end (needed
+            with ``ownership_logits``).
+        score: ``[B]`` predicted final scores in points (``None``: no score term).
+        score_target: ``[B]`` final scores in points from the mover's side (needed with ``score``).
+        area_mask: ``[B]`` bool, the rows that have ownership and score targets (``None``: all).
+        ownership_weight: weight of the ownership term in ``total``.
+        score_weight: weight of the score term in ``total``.
+        score_scale: factor of the score and its target in the score term, ``1 / (H * W)``.
     """
     if policy_logits.dim() != 2:
         raise ValueError(f"policy_logits must be [B, A], got {list(policy_logits.shape)}")
@@ -155,6 +196,31 @@ def compute_loss(
         value_loss = -(wdl_target(z) * log_q).sum(dim=-1).mean()
 
     total = policy_loss + value_weight * value_loss
+    rows = _area_rows(area_mask, b, log_p.device)
+    ownership_loss = score_loss = zero  # no head, no term
+    if ownership_logits is not None:
+        if ownership_target is None:
+            raise ValueError("ownership_logits need an ownership_target")
+        if ownership_logits.dim() != 3 or ownership_logits.shape[0] != b:
+            raise ValueError(f"ownership_logits must be [B, H, W] with B = {b}, got {list(ownership_logits.shape)}")
+        if tuple(ownership_target.shape) != tuple(ownership_logits.shape):
+            raise ValueError(
+                f"ownership_target must have shape {list(ownership_logits.shape)}, got {list(ownership_target.shape)}"
+            )
+        logit = ownership_logits.float()
+        o = ownership_target.to(logit.dtype).clamp(-1.0, 1.0)
+        per_point = torch.nn.functional.softplus(2.0 * logit) - (1.0 + o) * logit  # BCE: sigmoid(2l) vs (1 + o) / 2
+        ownership_loss = _masked_mean(per_point.mean(dim=(1, 2)), rows)
+        total = total + ownership_weight * ownership_loss
+    if score is not None:
+        if score_target is None:
+            raise ValueError("score needs a score_target")
+        for name, t in (("score", score), ("score_target", score_target)):
+            if tuple(t.shape) != (b,):
+                raise ValueError(f"{name} must have shape {[b]}, got {list(t.shape)}")
+        error = (score.float() - score_target.float()) * score_scale
+        score_loss = _masked_mean(error**2, rows)
+        total = total + score_weight * score_loss
 
     with torch.no_grad():
         p = log_p.exp()
@@ -165,8 +231,23 @@ def compute_loss(
         predicted = torch.where(v.abs() < draw_margin, torch.zeros_like(v), torch.sign(v))
         accuracy = (predicted == torch.sign(z)).float().mean()
     return LossTerms(
-        total, policy_loss, value_loss, entropy, accuracy, target_fraction, squared_error.detach()
+        total, policy_loss, value_loss, entropy, accuracy, target_fraction, squared_error.detach(),
+        ownership_loss, score_loss,
     )
+
+
+def _area_rows(area_mask: torch.Tensor | None, b: int, device: torch.device) -> torch.Tensor:
+    """``[B]`` float32 weights of the rows with final-area targets (all ones without a mask)."""
+    if area_mask is None:
+        return torch.ones(b, device=device)
+    if tuple(area_mask.shape) != (b,):
+        raise ValueError(f"area_mask must have shape {[b]}, got {list(area_mask.shape)}")
+    return area_mask.to(device=device, dtype=torch.bool).float()
+
+
+def _masked_mean(per_row: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """The mean of ``per_row`` over the rows whose weight is 1 (0 when there are none)."""
+    return (per_row * rows).sum() / rows.sum().clamp_min(1.0)
 
 
 __all__ = ["DEFAULT_DRAW_MARGIN", "LossTerms", "compute_loss", "wdl_target"]

@@ -5,11 +5,18 @@ capacity overwrites the oldest positions. Per position it keeps:
 
 * the observation, stored as **float16** by default (half the memory of float32).
   Tic-tac-toe, Connect Four and Go observations are 0/1 planes, stored exactly;
-  chess has a few scalar planes (counters scaled like ``n / 100``) which float16
-  rounds to a relative error below 5e-4, harmless as a network input. Pass
+  chess has a few scalar planes (counters scaled like ``n / 100``), and Go's "rich"
+  features a komi plane (``komi / 15``), which float16 rounds to a relative error
+  below 5e-4, harmless as a network input. Pass
   ``observation_dtype=np.float32`` to store exactly;
 * the legal mask (bool), the policy target (float32), the value target (float32),
-  the weights version of the network that played it (int64).
+  the weights version of the network that played it (int64);
+* for a game with a final area (Go, ``selfplay.trajectory.has_final_area``) also the
+  final-area targets of ``selfplay.trajectory.TrainingTargets``: the ownership target
+  ``[H, W]`` (float16: its values -1, 0, +1 are exact), the score target (float32,
+  points) and whether the position has them (bool; False for a resigned game's
+  positions, or when :meth:`ReplayBuffer.add_game` was given none). Other games store
+  none and their batches have ``None`` there.
 
 The window (:class:`ReplayWindow`) is the part of the stored positions that
 sampling draws from, always the newest ones:
@@ -29,9 +36,10 @@ sampling draws from, always the newest ones:
 restart, see ``learner.replay_store``), so a reloaded buffer has the same window.
 
 Sampling is uniform over the window, with replacement, and applies an
-independent random board symmetry to each sample (observation, policy target and
-legal mask together, through ``game.transform_observation`` and
-``game.action_permutation``), vectorised by grouping samples per symmetry.
+independent random board symmetry to each sample (observation, policy target,
+legal mask and ownership target together, through ``game.transform_observation``,
+which also moves the ownership plane, and ``game.action_permutation``), vectorised
+by grouping samples per symmetry.
 
 Reuse cap (as in KataGo): :meth:`ReplayBuffer.can_sample` is False while drawing
 another batch would make ``samples_drawn > max_samples_per_position *
@@ -52,6 +60,7 @@ import numpy as np
 
 from games.base import Game
 from games.errors import ZeroplayError
+from selfplay.trajectory import has_final_area
 
 WINDOW_KINDS = ("fixed", "growing")
 
@@ -118,6 +127,13 @@ class Batch(NamedTuple):
         weights_versions: ``[B]`` int64, version of the network that generated each position.
         indices: ``[B]`` int64 slots in the buffer (for debugging/tests).
         symmetries: ``[B]`` int64 symmetry applied to each sample.
+        ownership_targets: ``[B, H, W]`` float32 in {-1, 0, 1}, the mover's ownership of each
+            point at the end of the game, symmetry applied; ``None`` for a game without a
+            final area.
+        score_targets: ``[B]`` float32, the final score in points from the mover's side;
+            ``None`` for a game without a final area.
+        area_mask: ``[B]`` bool, the rows that have ownership and score targets; ``None`` for
+            a game without a final area.
     """
 
     observations: np.ndarray
@@ -127,6 +143,9 @@ class Batch(NamedTuple):
     weights_versions: np.ndarray
     indices: np.ndarray
     symmetries: np.ndarray
+    ownership_targets: np.ndarray | None = None
+    score_targets: np.ndarray | None = None
+    area_mask: np.ndarray | None = None
 
 
 class ReplayBuffer:
@@ -194,6 +213,13 @@ class ReplayBuffer:
         self._policies = np.empty((n, a), dtype=np.float32)
         self._values = np.empty((n,), dtype=np.float32)
         self._versions = np.empty((n,), dtype=np.int64)
+        #: Whether positions carry final-area targets (ownership, score): games with an area (Go).
+        self.has_area_targets = has_final_area(game)
+        self.board_shape = self.observation_shape[1:]
+        if self.has_area_targets:
+            self._ownership = np.empty((n, *self.board_shape), dtype=np.float16)
+            self._scores = np.empty((n,), dtype=np.float32)
+            self._area_mask = np.empty((n,), dtype=bool)
 
         self._head = 0  # next slot to write
         self._size = 0
@@ -236,6 +262,10 @@ class ReplayBuffer:
         policy_targets: np.ndarray,
         value_targets: np.ndarray,
         weights_version: int,
+        *,
+        ownership_targets: np.ndarray | None = None,
+        score_targets: np.ndarray | None = None,
+        area_mask: np.ndarray | None = None,
     ) -> None:
         """Append one game's ``T`` positions (oldest positions are evicted beyond capacity).
 
@@ -245,6 +275,15 @@ class ReplayBuffer:
             policy_targets: ``[T, A]`` float32 search distributions.
             value_targets: ``[T]`` float32 outcomes from the mover's point of view.
             weights_version: version of the network that played the game.
+            ownership_targets: ``[T, H, W]`` in [-1, 1], the mover's ownership at the end
+                (``selfplay.trajectory.TrainingTargets``); only for a game with a final
+                area, together with ``score_targets``. Omitted: the positions have none.
+            score_targets: ``[T]`` final scores in points from the mover's side.
+            area_mask: ``[T]`` bool, the rows that have those targets (default: all of them).
+
+        Raises:
+            ValueError: a shape or dtype that does not fit, final-area targets for a game
+                without them, or one of ownership and score without the other.
         """
         obs = np.asarray(observations)
         masks = np.asarray(legal_masks)
@@ -268,6 +307,7 @@ class ReplayBuffer:
             raise ValueError(f"legal_masks must be bool, got {masks.dtype}")
         if isinstance(weights_version, bool) or not isinstance(weights_version, (int, np.integer)):
             raise ValueError(f"weights_version must be an int, got {weights_version!r}")
+        area = self._area_arrays(t, ownership_targets, score_targets, area_mask)
 
         self.positions_added += t
         self.games_added += 1
@@ -280,6 +320,8 @@ class ReplayBuffer:
                 policies[-self.capacity :],
                 values[-self.capacity :],
             )
+            if area is not None:
+                area = tuple(a[-self.capacity :] for a in area)
             t = self.capacity
         slots = (self._head + np.arange(t)) % self.capacity
         self._obs[slots] = obs
@@ -287,8 +329,45 @@ class ReplayBuffer:
         self._policies[slots] = policies
         self._values[slots] = values
         self._versions[slots] = int(weights_version)
+        if area is not None:
+            self._ownership[slots], self._scores[slots], self._area_mask[slots] = area
         self._head = int((self._head + t) % self.capacity)
         self._size = min(self.capacity, self._size + t)
+
+    def _area_arrays(
+        self, t: int, ownership: np.ndarray | None, scores: np.ndarray | None, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The checked final-area targets of a game of ``t`` positions (zeros, masked out, if none)."""
+        if not self.has_area_targets:
+            if ownership is not None or scores is not None or mask is not None:
+                raise ValueError(f"{self.game.name} has no final area: add_game takes no ownership or score targets")
+            return None
+        if (ownership is None) != (scores is None):
+            raise ValueError("add_game needs ownership_targets and score_targets together (or neither)")
+        if ownership is None:
+            if mask is not None and np.asarray(mask).any():
+                raise ValueError("area_mask marks rows with targets, but no ownership or score targets were given")
+            return (
+                np.zeros((t, *self.board_shape), dtype=np.float16),
+                np.zeros(t, dtype=np.float32),
+                np.zeros(t, dtype=bool),
+            )
+        ownership, scores = np.asarray(ownership), np.asarray(scores)
+        mask = np.ones(t, dtype=bool) if mask is None else np.asarray(mask)
+        for name, arr, shape in (
+            ("ownership_targets", ownership, (t, *self.board_shape)),
+            ("score_targets", scores, (t,)),
+            ("area_mask", mask, (t,)),
+        ):
+            if tuple(arr.shape) != shape:
+                raise ValueError(f"{name} must have shape {list(shape)}, got {list(arr.shape)}")
+        if mask.dtype != np.bool_:
+            raise ValueError(f"area_mask must be bool, got {mask.dtype}")
+        if not np.isfinite(ownership).all() or (np.abs(ownership) > 1).any():
+            raise ValueError("ownership_targets must lie in [-1, 1]")
+        if not np.isfinite(scores).all():
+            raise ValueError("score_targets must be finite")
+        return ownership.astype(np.float16), scores.astype(np.float32), mask.copy()
 
     # ---------------------------------------------------------------- sampling
     def can_sample(self, batch_size: int) -> bool:
@@ -324,6 +403,7 @@ class ReplayBuffer:
         obs = self._obs[idx].astype(np.float32, copy=False)
         masks = self._masks[idx]
         policies = self._policies[idx]
+        ownership = self._ownership[idx].astype(np.float32) if self.has_area_targets else None
         for k in np.unique(syms):
             k = int(k)
             if k == 0:
@@ -333,6 +413,8 @@ class ReplayBuffer:
             inv = self._inverse_perms[k]
             masks[sel] = masks[sel][:, inv]
             policies[sel] = policies[sel][:, inv]
+            if ownership is not None:  # one plane per position, moved as the observation's planes are
+                ownership[sel] = self.game.transform_observation(ownership[sel][:, None], k)[:, 0]
         self.samples_drawn += batch_size
         return Batch(
             observations=np.ascontiguousarray(obs, dtype=np.float32),
@@ -342,6 +424,9 @@ class ReplayBuffer:
             weights_versions=self._versions[idx].copy(),
             indices=idx,
             symmetries=syms,
+            ownership_targets=ownership,
+            score_targets=self._scores[idx].copy() if self.has_area_targets else None,
+            area_mask=self._area_mask[idx].copy() if self.has_area_targets else None,
         )
 
     # ------------------------------------------------------------------ stats

@@ -47,7 +47,14 @@ from games.errors import ZeroplayError
 from learner.replay import Batch, ReplayBuffer, ReplayWindow
 from selfplay.resignation import ResignationMonitor, ResignationSettings
 from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file
-from selfplay.trajectory import DEFAULT_MAX_BYTES, Trajectory, TrajectoryError, decode_training, parse
+from selfplay.trajectory import (
+    DEFAULT_MAX_BYTES,
+    TrainingTargets,
+    Trajectory,
+    TrajectoryError,
+    decode_training_targets,
+    parse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -396,14 +403,15 @@ class ReplayService:
         games_count, positions = len(stored), sum(length for _, length in stored)
         for record, length in reversed(keep):
             try:
-                trajectory, arrays = decode_training(record.payload, self.game, q_weight=self.value_q_weight)
+                trajectory, targets = decode_training_targets(
+                    record.payload, self.game, q_weight=self.value_q_weight
+                )
             except TrajectoryError as err:
                 skip(record, err)
                 games_count -= 1
                 positions -= length
                 continue
-            if len(arrays[3]):  # a game against an opponent may leave the learner no move to train on
-                self.buffer.add_game(*arrays, trajectory.weights_version)
+            self._add_to_buffer(targets, trajectory.weights_version)
         # Counters cover every stored game, not only the window (a growing window is a function of them).
         self.buffer.games_added = games_count
         self.buffer.positions_added = positions
@@ -485,8 +493,10 @@ class ReplayService:
             try:
                 if not isinstance(payload, (bytes, bytearray)):
                     raise TrajectoryError(f"expected bytes, got {type(payload).__name__}")
-                trajectory, examples = decode_training(bytes(payload), self.game, q_weight=self.value_q_weight)
-                arrays.append((examples, trajectory.weights_version))
+                trajectory, targets = decode_training_targets(
+                    bytes(payload), self.game, q_weight=self.value_q_weight
+                )
+                arrays.append((targets, trajectory.weights_version))
                 valid.append(bytes(payload))
                 accepted.append(trajectory)
             except TrajectoryError as err:
@@ -498,10 +508,9 @@ class ReplayService:
             if self.sampler is not None:
                 self.sampler.offer(trajectory)
         positions = 0
-        for (obs, masks, policies, values), version in arrays:
-            if len(values):  # a game against an opponent may leave the learner no move to train on
-                self.buffer.add_game(obs, masks, policies, values, version)
-            positions += len(values)
+        for targets, version in arrays:
+            self._add_to_buffer(targets, version)
+            positions += len(targets.value_targets)
         self.rejected += len(reasons)
         for reason in reasons:
             log.warning("rejected self-play game: %s", reason)
@@ -515,6 +524,18 @@ class ReplayService:
     def resign_threshold(self) -> float | None:
         """The value below which self-play resigns now (None: do not resign)."""
         return self.resignation.threshold()
+
+    def _add_to_buffer(self, targets: TrainingTargets, version: int) -> None:
+        """One game's examples into the buffer, with its final-area targets where the game has them."""
+        if not len(targets.value_targets):  # a game against an opponent may leave the learner no move to train on
+            return
+        self.buffer.add_game(
+            *targets[:4],
+            version,
+            ownership_targets=targets.ownership_targets,
+            score_targets=targets.score_targets,
+            area_mask=targets.area_mask,
+        )
 
     def sample(self, batch_size: int, count: int = 1) -> list[Batch]:
         """Up to ``count`` batches, as many as the samples-per-position cap allows now (maybe none)."""

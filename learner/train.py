@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -56,6 +57,9 @@ from games.errors import ZeroplayError
 from learner.device import autocast, resolve_device
 from learner.loss import LossTerms, compute_loss
 from learner.network import NetworkConfig, NetworkOutput, PolicyValueNet
+
+if TYPE_CHECKING:
+    from learner.checkpoint import Checkpoint
 
 STATE_FORMAT = "zeroplay-learner-state"
 STATE_VERSION = 1
@@ -93,6 +97,11 @@ class TrainConfig:
         total_steps: end of the ``"cosine"`` schedule.
         min_lr_ratio: floor of the cosine schedule, as a fraction of ``learning_rate``.
         value_weight: weight of the value loss.
+        ownership_weight: weight of the ownership loss (a network with ``ownership_head``; see
+            :mod:`learner.loss`: per-point cross-entropy averaged over the board). Default 1.5,
+            KataGo's per-point weight.
+        score_weight: weight of the score loss (a network with ``score_head``: the squared error
+            of the final score divided by the board's points). Default 1.0, a starting point.
         grad_clip: max global gradient norm (``None``: no clipping; the norm is still reported).
         publish_every: steps between weight publications.
         checkpoint_every: steps between checkpoints.
@@ -115,6 +124,8 @@ class TrainConfig:
     total_steps: int = 100_000
     min_lr_ratio: float = 0.0
     value_weight: float = 1.0
+    ownership_weight: float = 1.5
+    score_weight: float = 1.0
     grad_clip: float | None = None
     publish_every: int = 100
     checkpoint_every: int = 1000
@@ -153,6 +164,8 @@ class TrainConfig:
         number("lr_gamma", 0.0, 1.0, low_open=True)
         number("min_lr_ratio", 0.0, 1.0)
         number("value_weight", 0.0)
+        number("ownership_weight", 0.0)
+        number("score_weight", 0.0)
         if not isinstance(self.nesterov, bool):
             raise TrainConfigError(f"TrainConfig.nesterov must be a bool, got {self.nesterov!r}")
         if self.nesterov and self.optimizer == "sgd" and self.momentum == 0:
@@ -287,6 +300,13 @@ def _batch_field(batch: Any, name: str) -> Any:
     return getattr(batch, name)
 
 
+def _optional_field(batch: Any, name: str) -> Any:
+    """A batch field that may be missing or ``None`` (the final-area targets)."""
+    if isinstance(batch, Mapping):
+        return batch.get(name)
+    return getattr(batch, name, None)
+
+
 class Learner:
     """Trains a :class:`PolicyValueNet` on replay batches.
 
@@ -330,21 +350,42 @@ class Learner:
         return make_optimizer(self.config, self.net.named_parameters())
 
     # ------------------------------------------------------------------ training
-    def _to_tensors(self, batch: Any) -> tuple[torch.Tensor, ...]:
-        def tensor(name: str, dtype: torch.dtype) -> torch.Tensor:
-            value = _batch_field(batch, name)
-            if not isinstance(value, torch.Tensor):
-                value = np.asarray(value)
-                if not value.flags.writeable:  # zero-copy arrays from Ray's object store
-                    value = value.copy()
-            t = torch.as_tensor(value)
-            return t.to(device=self.device, dtype=dtype, non_blocking=True)
+    def _tensor(self, value: Any, dtype: torch.dtype) -> torch.Tensor:
+        if not isinstance(value, torch.Tensor):
+            value = np.asarray(value)
+            if not value.flags.writeable:  # zero-copy arrays from Ray's object store
+                value = value.copy()
+        t = torch.as_tensor(value)
+        return t.to(device=self.device, dtype=dtype, non_blocking=True)
 
+    def _to_tensors(self, batch: Any) -> tuple[torch.Tensor, ...]:
         return (
-            tensor("observations", torch.float32),
-            tensor("legal_masks", torch.bool),
-            tensor("policy_targets", torch.float32),
-            tensor("value_targets", torch.float32),
+            self._tensor(_batch_field(batch, "observations"), torch.float32),
+            self._tensor(_batch_field(batch, "legal_masks"), torch.bool),
+            self._tensor(_batch_field(batch, "policy_targets"), torch.float32),
+            self._tensor(_batch_field(batch, "value_targets"), torch.float32),
+        )
+
+    def _area_tensors(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None:
+        """``(ownership_targets [B, H, W], score_targets [B], area_mask [B] or None)`` for a network
+        with an ownership or score head; ``None`` for one without.
+
+        Raises:
+            TrainConfigError: the network has such a head but the batch has no final-area targets.
+        """
+        if not self.network_config.aux_heads:
+            return None
+        ownership, scores = _optional_field(batch, "ownership_targets"), _optional_field(batch, "score_targets")
+        if ownership is None or scores is None:
+            raise TrainConfigError(
+                "the network has an ownership or score head but the batch has no ownership_targets "
+                f"and score_targets ({self.game.name} positions from a buffer without final areas?)"
+            )
+        mask = _optional_field(batch, "area_mask")
+        return (
+            self._tensor(ownership, torch.float32),
+            self._tensor(scores, torch.float32),
+            None if mask is None else self._tensor(mask, torch.bool),
         )
 
     def train_step(self, batch: Any) -> dict[str, float]:
@@ -352,30 +393,34 @@ class Learner:
 
         ``batch`` is a :class:`learner.replay.Batch` or any object/mapping with
         ``observations``, ``legal_masks``, ``policy_targets`` and ``value_targets``
-        (numpy arrays or tensors).
+        (numpy arrays or tensors); for a network with an ownership or score head also
+        ``ownership_targets`` ``[B, H, W]``, ``score_targets`` ``[B]`` and optionally
+        ``area_mask`` ``[B]`` (the rows that have them).
 
         Returns:
             ``loss``, ``policy_loss``, ``value_loss``, ``policy_entropy``,
             ``value_accuracy``, ``policy_target_fraction`` (rows with a policy target,
             see :mod:`learner.loss`), ``value_mse`` (the value's squared error, whatever
-            the head), ``lr``, ``grad_norm`` (before clipping) and ``step``
+            the head), ``ownership_loss`` and ``score_loss`` (with those heads, before
+            their weights), ``lr``, ``grad_norm`` (before clipping) and ``step``
             (the step count after this step), as floats.
         """
         obs, masks, policy_t, value_t = self._to_tensors(batch)
+        area = self._area_tensors(batch)
         lr = learning_rate_at(self.config, self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.net.train()
         with autocast(self.device):
             out = self.net.heads(obs, masks)
-        terms = self._loss(out, policy_t, value_t, masks)
+        terms = self._loss(out, policy_t, value_t, masks, area)
         self.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip is not None else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm)
         self.optimizer.step()
         self.step += 1
-        metrics = terms.as_floats()
+        metrics = self._metrics(terms)
         metrics.update(lr=float(lr), grad_norm=float(grad_norm), step=float(self.step))
         return metrics
 
@@ -383,18 +428,31 @@ class Learner:
     def evaluate_batch(self, batch: Any) -> dict[str, float]:
         """Loss terms of ``batch`` in eval mode, without training."""
         obs, masks, policy_t, value_t = self._to_tensors(batch)
+        area = self._area_tensors(batch)
         was_training = self.net.training
         self.net.eval()
         try:
-            terms = self._loss(self.net.heads(obs, masks), policy_t, value_t, masks)
+            terms = self._loss(self.net.heads(obs, masks), policy_t, value_t, masks, area)
         finally:
             self.net.train(was_training)
-        return terms.as_floats()
+        return self._metrics(terms)
+
+    def _metrics(self, terms: LossTerms) -> dict[str, float]:
+        """The loss terms as floats, the ownership and score terms where the network has those heads."""
+        return terms.as_floats(ownership=self.network_config.ownership_head, score=self.network_config.score_head)
 
     def _loss(
-        self, out: NetworkOutput, policy_t: torch.Tensor, value_t: torch.Tensor, masks: torch.Tensor
+        self,
+        out: NetworkOutput,
+        policy_t: torch.Tensor,
+        value_t: torch.Tensor,
+        masks: torch.Tensor,
+        area: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None,
     ) -> LossTerms:
-        """The loss of the network's outputs; a ``"wdl"`` head trains on its three logits."""
+        """The loss of the network's outputs; a ``"wdl"`` head trains on its three logits, the
+        ownership and score heads on the final-area targets ``area``."""
+        ownership_t, score_t, area_mask = area if area is not None else (None, None, None)
+        h, w = self.net.observation_shape[-2:]
         return compute_loss(
             out.policy_logits.float(),
             out.value.float(),
@@ -403,6 +461,14 @@ class Learner:
             masks,
             value_logits=None if out.value_logits is None else out.value_logits.float(),
             value_weight=self.config.value_weight,
+            ownership_logits=out.ownership_logits,
+            ownership_target=ownership_t if out.ownership_logits is not None else None,
+            score=out.score,
+            score_target=score_t if out.score is not None else None,
+            area_mask=area_mask,
+            ownership_weight=self.config.ownership_weight,
+            score_weight=self.config.score_weight,
+            score_scale=1.0 / (h * w),
         )
 
     # ------------------------------------------------------------- publishing
@@ -555,5 +621,82 @@ class Learner:
         learner.load_state_dict(ckpt.training_state)
         return learner
 
+    def init_weights_from(self, path: str | os.PathLike[str]) -> Checkpoint:
+        """Start training from a checkpoint's weights, maybe of another board size (``--init``).
 
-__all__ = ["Learner", "TrainConfig", "TrainConfigError", "learning_rate_at", "make_optimizer", "weight_decay_factor"]
+        Only the network's weights are taken (see :func:`load_across_sizes`), not the
+        optimizer state, the step or the weights version: call it before the first step.
+        Returns the checkpoint.
+
+        Raises:
+            CheckpointError: as :func:`load_across_sizes`.
+        """
+        return load_across_sizes(path, self.net, self.game)
+
+
+def load_across_sizes(path: str | os.PathLike[str], net: PolicyValueNet, game: Game) -> Checkpoint:
+    """Load a checkpoint's weights into ``net``, a network for ``game``, whose board size may differ.
+
+    Starting small and continuing on a bigger board (KataGo trained on mixed sizes): a
+    fully convolutional network (``network.global_pooling = true`` and a policy over the
+    board's points, :attr:`PolicyValueNet.fully_convolutional`) has no weight that
+    depends on the board size, so a 7x7 network's weights are a 9x9 network's. The two
+    networks must have the same config and the games the same name and input planes (Go's
+    ``history`` and ``features``); other game options (``komi``, ``ko``, ``max_moves``) may
+    differ. A checkpoint of the same board size loads into any network of its config.
+
+    Args:
+        path: a checkpoint (a run or checkpoints directory for its newest, or a ``.json``/``.pt``
+            file), as ``learner.checkpoint.load_checkpoint`` takes.
+        net: the network to load into (its weights are replaced in place).
+        game: ``net``'s game.
+
+    Returns:
+        The checkpoint (its training state not loaded).
+
+    Raises:
+        CheckpointError: the checkpoint cannot be read, is of another game or network config,
+            has other input planes, or has another board size while ``net`` is not fully
+            convolutional (each message names the file and the difference).
+    """
+    from games import GameError, from_spec
+    from learner.checkpoint import CheckpointError, load_checkpoint
+
+    ckpt = load_checkpoint(path, load_training_state=False)
+    try:
+        source = from_spec(dict(ckpt.game_spec))
+    except GameError as err:
+        raise CheckpointError(f"{ckpt.path}: cannot build game {dict(ckpt.game_spec)!r}: {err}") from None
+    if source.name != game.name:
+        raise CheckpointError(f"{ckpt.path}: the checkpoint is a {source.name} network, not a {game.name} one")
+    if ckpt.network_config != net.config:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint's network does not match this network "
+            f"({ckpt.network_config.differences(net.config)}; checkpoint vs this)"
+        )
+    src_c, src_h, src_w = (int(d) for d in source.observation_shape)
+    c, h, w = net.observation_shape
+    if src_c != c:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint's network reads {src_c} input planes, this one {c} "
+            f"(game options such as history and features must match: {dict(ckpt.game_spec)!r} vs {game.spec()!r})"
+        )
+    if ((src_h, src_w), int(source.num_actions)) != ((h, w), net.num_actions) and not net.fully_convolutional:
+        raise CheckpointError(
+            f"{ckpt.path}: the checkpoint is for a {src_h}x{src_w} board and this network for {h}x{w}, "
+            "but the network is not fully convolutional (its weights depend on the board size): "
+            "it needs network.global_pooling = true and a policy over the board's points"
+        )
+    ckpt.load_into(net)
+    return ckpt
+
+
+__all__ = [
+    "Learner",
+    "TrainConfig",
+    "TrainConfigError",
+    "learning_rate_at",
+    "load_across_sizes",
+    "make_optimizer",
+    "weight_decay_factor",
+]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 import numpy as np
@@ -444,10 +444,32 @@ def decode_training(
     builds the arrays of :func:`training_arrays`, so ingesting a game costs one replay.
     The arrays are allocated only once the record is known to be a game of ``game``
     with at most ``game.max_game_length`` plies, so memory is bounded by that game.
+    :func:`decode_training_targets` also builds the ownership and score targets.
 
     Raises:
         TrajectoryError: for anything wrong, including a game other than ``game``.
     """
+    trajectory, examples = _decode_examples(data, game, q_weight=q_weight, max_bytes=max_bytes)
+    return trajectory, examples.arrays(trajectory, q_weight)
+
+
+def decode_training_targets(
+    data: bytes, game: Game, *, q_weight: float = 0.0, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Trajectory, TrainingTargets]:
+    """:func:`decode_training` with the final-area targets: every :class:`TrainingTargets` field.
+
+    The same one replay through the rules (plus the last move once more, to reach the
+    final position); the ownership and score targets are ``None`` for a game without a
+    final area (:func:`has_final_area`).
+
+    Raises:
+        TrajectoryError: for anything wrong, including a game other than ``game``.
+    """
+    trajectory, examples = _decode_examples(data, game, q_weight=q_weight, max_bytes=max_bytes)
+    return trajectory, examples.targets(trajectory, q_weight)
+
+
+def _decode_examples(data: bytes, game: Game, *, q_weight: float, max_bytes: int) -> tuple[Trajectory, _Examples]:
     if not 0.0 <= q_weight <= 1.0:
         raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
     trajectory, _ = parse(data, game=game, max_bytes=max_bytes)
@@ -456,7 +478,7 @@ def decode_training(
     except MemoryError:
         raise TrajectoryError(f"no memory for the training arrays of {len(trajectory.actions)} plies") from None
     validate(trajectory, game, visit=examples.visit)
-    return trajectory, examples.arrays(trajectory, q_weight)
+    return trajectory, examples
 
 
 def validate(
@@ -544,6 +566,65 @@ def validate(
 # --------------------------------------------------------------------------- training
 
 
+def has_final_area(game: Game) -> bool:
+    """Whether ``game``'s positions have a Tromp-Taylor area (``ownership()`` and ``score()``): Go.
+
+    Those games have ownership and score targets; tic-tac-toe, Connect Four and chess do not.
+    """
+    state = game.initial_state()
+    return callable(getattr(state, "ownership", None)) and callable(getattr(state, "score", None))
+
+
+class TrainingTargets(NamedTuple):
+    """The training examples of one game (``T`` = its training positions, ``(H, W)`` = the board).
+
+    The first four fields are the arrays of :func:`training_arrays`. The final-area fields
+    come from the game's final position (Go's Tromp-Taylor area, ``GoState.ownership()``
+    and ``GoState.score()``), each seen from the mover's side at each ply; they are
+    ``None`` for a game without a final area (:func:`has_final_area`).
+
+    Attributes:
+        observations: float32 ``[T, C, H, W]`` (mover's view).
+        legal_masks: bool ``[T, A]``.
+        policy_targets: float32 ``[T, A]``.
+        value_targets: float32 ``[T]``.
+        ownership_targets: float32 ``[T, H, W]``: +1 where the mover owns the point at the end
+            of the game, -1 the opponent, 0 nobody (rows top to bottom, as the observation;
+            point ``(r, c)`` is action ``r * W + c``); all 0 where ``area_mask`` is False.
+        score_targets: float32 ``[T]``: the final score from the mover's side, in points (the
+            mover's area minus the opponent's, komi counted against White); 0 where
+            ``area_mask`` is False.
+        area_mask: bool ``[T]``: whether the row has ownership and score targets. False for
+            every row of a resigned game (it has no final area: the game did not reach it).
+    """
+
+    observations: np.ndarray
+    legal_masks: np.ndarray
+    policy_targets: np.ndarray
+    value_targets: np.ndarray
+    ownership_targets: np.ndarray | None = None
+    score_targets: np.ndarray | None = None
+    area_mask: np.ndarray | None = None
+
+
+def training_targets(trajectory: Trajectory, game: Game | None = None, *, q_weight: float = 0.0) -> TrainingTargets:
+    """:func:`training_arrays` with the final-area targets (see :class:`TrainingTargets`)."""
+    if not 0.0 <= q_weight <= 1.0:
+        raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
+    if game is None:
+        game = games.from_spec(dict(trajectory.game_spec))
+    return _replayed(trajectory, game).targets(trajectory, q_weight)
+
+
+def _replayed(trajectory: Trajectory, game: Game) -> _Examples:
+    examples = _Examples(game, len(trajectory.actions))
+    state = game.initial_state()
+    for i, action in enumerate(np.asarray(trajectory.actions).tolist()):
+        examples.visit(i, state, state.legal_mask())
+        state = state.apply(action)
+    return examples
+
+
 def training_arrays(
     trajectory: Trajectory, game: Game | None = None, *, q_weight: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -567,26 +648,24 @@ def training_arrays(
         raise ValueError(f"q_weight must be in [0, 1], got {q_weight!r}")
     if game is None:
         game = games.from_spec(dict(trajectory.game_spec))
-    examples = _Examples(game, len(trajectory.actions))
-    state = game.initial_state()
-    for i, action in enumerate(np.asarray(trajectory.actions).tolist()):
-        examples.visit(i, state, state.legal_mask())
-        state = state.apply(action)
-    return examples.arrays(trajectory, q_weight)
+    return _replayed(trajectory, game).arrays(trajectory, q_weight)
 
 
 class _Examples:
     """The training arrays of one game, filled one ply at a time during a replay."""
 
     def __init__(self, game: Game, num_plies: int) -> None:
+        self.game = game
         self.observations = np.zeros((num_plies, *game.observation_shape), dtype=np.float32)
         self.legal_masks = np.zeros((num_plies, game.num_actions), dtype=bool)
         self.movers = np.zeros(num_plies, dtype=np.int64)
+        self.last_state: State | None = None  # the position before the last move
 
     def visit(self, ply: int, state: State, legal_mask: np.ndarray) -> None:
         self.observations[ply] = state.observation()
         self.legal_masks[ply] = legal_mask
         self.movers[ply] = state.to_play
+        self.last_state = state
 
     def arrays(
         self, trajectory: Trajectory, q_weight: float
@@ -599,10 +678,38 @@ class _Examples:
         if q_weight:
             values = (1.0 - q_weight) * values + q_weight * np.asarray(trajectory.root_values, dtype=np.float32)
         arrays = (self.observations, self.legal_masks, targets, values.astype(np.float32))
+        return self._trained(trajectory, arrays)  # type: ignore[return-value]
+
+    def targets(self, trajectory: Trajectory, q_weight: float) -> TrainingTargets:
+        """:meth:`arrays` and the final-area targets (:class:`TrainingTargets`)."""
+        basic = self.arrays(trajectory, q_weight)
+        if not has_final_area(self.game):
+            return TrainingTargets(*basic)
+        t = len(self.movers)
+        h, w = (int(d) for d in self.game.observation_shape[-2:])
+        ownership = np.zeros((t, h, w), dtype=np.float32)
+        scores = np.zeros(t, dtype=np.float32)
+        area = np.zeros(t, dtype=bool)
+        if trajectory.termination == "terminal":  # a resigned game never reached its final area
+            final = self._final_state(trajectory)
+            sign = (1.0 - 2.0 * self.movers).astype(np.float32)  # +1 where player 0 (Black) moves
+            ownership[:] = sign[:, None, None] * np.asarray(final.ownership(), dtype=np.float32).reshape(1, h, w)
+            scores[:] = sign * np.float32(final.score())
+            area[:] = True
+        return TrainingTargets(*basic, *self._trained(trajectory, (ownership, scores, area)))
+
+    def _final_state(self, trajectory: Trajectory) -> State:
+        """The position after the last move (the replay saw the one before it)."""
+        if self.last_state is None:
+            return self.game.initial_state()
+        return self.last_state.apply(int(np.asarray(trajectory.actions)[-1]))
+
+    def _trained(self, trajectory: Trajectory, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        """``arrays`` (one row per ply) restricted to the trained side's plies, if the game has one."""
         if trajectory.trained_side is None:
             return arrays
         keep = self.movers == trajectory.trained_side  # only the learner's moves of a game against an opponent
-        return tuple(a[keep] for a in arrays)  # type: ignore[return-value]
+        return tuple(a[keep] for a in arrays)
 
 
 __all__ = [
@@ -612,12 +719,16 @@ __all__ = [
     "MAX_SPEC_STR",
     "MAX_WEIGHTS_VERSION",
     "TERMINATIONS",
+    "TrainingTargets",
     "Trajectory",
     "TrajectoryError",
     "decode",
     "decode_training",
+    "decode_training_targets",
     "encode",
+    "has_final_area",
     "parse",
     "training_arrays",
+    "training_targets",
     "validate",
 ]

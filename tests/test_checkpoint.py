@@ -30,7 +30,7 @@ from learner.checkpoint import (
 from learner.inference import TorchEvaluator
 from learner.network import NetworkConfig, PolicyValueNet
 from learner.replay import ReplayBuffer
-from learner.train import Learner, TrainConfig
+from learner.train import Learner, TrainConfig, load_across_sizes
 
 torch.set_num_threads(2)
 
@@ -551,3 +551,102 @@ def test_verification_reads_no_tensors(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(torch, "load", no_load)
     assert latest_valid_checkpoint(tmp_path) == (paths[-1], [])
     assert verify_checkpoint(paths[0])["step"] == 1
+
+
+# ------------------------------------------------------------------ Go heads and board sizes
+GO_POOLED = NetworkConfig(
+    blocks=2, channels=16, policy_channels=4, value_channels=4, value_hidden=16,
+    global_pooling=True, ownership_head=True, score_head=True,
+)
+
+
+def _go_learner(size: int, config: NetworkConfig = GO_POOLED, steps: int = 2, **options) -> Learner:
+    from go_games import walls_trajectory
+
+    from selfplay.trajectory import training_targets
+
+    game = games.make("go", size=size, **options)
+    learner = Learner(game, config, TrainConfig(device="cpu", learning_rate=0.01))
+    if steps:
+        targets = training_targets(walls_trajectory(**options))  # a 5x5 game: positions of that size only
+        assert size == 5
+        buf = ReplayBuffer(game, 100, seed=0, min_positions=1)
+        buf.add_game(*targets[:4], 0, ownership_targets=targets.ownership_targets,
+                     score_targets=targets.score_targets, area_mask=targets.area_mask)
+        batch = buf.sample(16)
+        for _ in range(steps):
+            learner.train_step(batch)
+    learner.publish()
+    return learner
+
+
+def test_a_checkpoint_keeps_the_ownership_and_score_heads_and_refuses_another_config(tmp_path: Path) -> None:
+    learner = _go_learner(5)
+    meta_path = Path(learner.save_checkpoint(str(tmp_path / "run")))
+    network = read_metadata(meta_path)["network"]
+    assert (network["global_pooling"], network["ownership_head"], network["score_head"]) == (True, True, True)
+    game, net, _ = load_network(meta_path)
+    assert net.config == GO_POOLED
+    obs = torch.from_numpy(np.stack([game.initial_state().observation()] * 2))
+    learner.net.eval()
+    with torch.no_grad():
+        want, got = learner.net.heads(obs), net.heads(obs)
+    for a, b in zip(want, got, strict=True):
+        assert (a is None and b is None) or torch.equal(a, b)
+    assert got.ownership.shape == (2, 5, 5) and got.score.shape == (2,)
+    resumed = Learner.from_checkpoint(str(meta_path), network_config=GO_POOLED)
+    assert resumed.step == 2 and resumed.network_config == GO_POOLED
+    without = dataclasses.replace(GO_POOLED, ownership_head=False)
+    with pytest.raises(CheckpointError, match=r"ckpt-000000002\.json: .*ownership_head True vs False"):
+        load_checkpoint(meta_path).load_into(PolicyValueNet(game, without))
+    with pytest.raises(CheckpointError, match="score_head True vs False"):
+        Learner.from_checkpoint(str(meta_path), network_config=dataclasses.replace(GO_POOLED, score_head=False))
+
+
+def test_a_fully_convolutional_checkpoint_starts_a_network_for_a_bigger_board(tmp_path: Path) -> None:
+    small = _go_learner(5)
+    meta_path = Path(small.save_checkpoint(str(tmp_path / "small")))
+    big_game = games.make("go", size=9, komi=6.5)  # another size and komi
+    big = Learner(big_game, GO_POOLED, TrainConfig(device="cpu", seed=7))
+    ckpt = big.init_weights_from(tmp_path / "small")
+    assert ckpt.path == meta_path and big.step == 0 and big.weights_version == 0
+    for name, tensor in small.weights().items():
+        assert torch.equal(big.weights()[name], tensor), name
+    obs = torch.from_numpy(np.stack([big_game.initial_state().observation()] * 2))
+    big.net.eval()
+    with torch.no_grad():
+        out = big.net.heads(obs)
+    assert out.policy_logits.shape == (2, 82) and out.ownership.shape == (2, 9, 9) and torch.isfinite(out.score).all()
+    # the network is trainable from there (a 9x9 batch)
+    batch = {
+        "observations": obs.numpy(), "legal_masks": np.ones((2, 82), bool),
+        "policy_targets": np.full((2, 82), 1 / 82, np.float32), "value_targets": np.zeros(2, np.float32),
+        "ownership_targets": np.zeros((2, 9, 9), np.float32), "score_targets": np.zeros(2, np.float32),
+    }
+    assert np.isfinite(big.train_step(batch)["loss"])
+    # the same function loads a checkpoint of the same size into any network of its config
+    same = PolicyValueNet(games.make("go", size=5), GO_POOLED)
+    load_across_sizes(meta_path, same, games.make("go", size=5))
+    assert all(torch.equal(same.state_dict()[k], v) for k, v in small.weights().items())
+
+
+def test_loading_across_sizes_refuses_what_cannot_carry_over(tmp_path: Path) -> None:
+    flat_config = NetworkConfig(blocks=1, channels=8, value_hidden=8)
+    flat = Path(_go_learner(5, flat_config, steps=0).save_checkpoint(str(tmp_path / "flat")))
+    nine = games.make("go", size=9)
+    with pytest.raises(CheckpointError, match=r"flat/checkpoints/ckpt-000000000\.json: the checkpoint is for a 5x5 "
+                                              r"board and this network for 9x9, but the network is not fully conv"):
+        load_across_sizes(flat, PolicyValueNet(nine, flat_config), nine)
+    pooled = Path(_go_learner(5, steps=0).save_checkpoint(str(tmp_path / "pooled")))
+    with pytest.raises(CheckpointError, match="global_pooling True vs False"):
+        load_across_sizes(pooled, PolicyValueNet(nine, flat_config), nine)
+    rich = games.make("go", size=9, features="rich")
+    with pytest.raises(CheckpointError, match="reads 9 input planes, this one 18"):
+        load_across_sizes(pooled, PolicyValueNet(rich, GO_POOLED), rich)
+    plain = dataclasses.replace(GO_POOLED, ownership_head=False, score_head=False)
+    ttt_path = Path(Learner(TTT, plain, TrainConfig(device="cpu")).save_checkpoint(str(tmp_path / "ttt")))
+    with pytest.raises(CheckpointError, match="a tictactoe network, not a go one"):
+        load_across_sizes(ttt_path, PolicyValueNet(nine, plain), nine)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="empty: no checkpoint found"):
+        load_across_sizes(tmp_path / "empty", PolicyValueNet(nine, GO_POOLED), nine)

@@ -140,3 +140,34 @@ def test_replay_window_keys_are_written_and_checked() -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             resolve("connect4", assignments=[text])
+
+
+def test_go_heads_pooling_and_their_weights_are_keys_written_to_the_run_config() -> None:
+    default = resolve("go", {"size": 9})
+    assert (default.network.global_pooling, default.network.ownership_head, default.network.score_head) == (
+        False, False, False,
+    )
+    assert (default.train.ownership_weight, default.train.score_weight) == (1.5, 1.0)
+    config = resolve("go", {"size": 9}, assignments=[
+        "network.global_pooling=true", "network.ownership_head=true", "network.score_head=true",
+        "train.ownership_weight=1.0", "train.score_weight=0.5",
+    ])
+    assert config.network.global_pooling and config.network.ownership_head and config.network.score_head
+    assert (config.train.ownership_weight, config.train.score_weight) == (1.0, 0.5)
+    tables = tomllib.loads(dump_toml(config))
+    assert tables["network"]["ownership_head"] is True and tables["train"]["score_weight"] == 0.5
+    assert from_mapping(tables, "dumped") == config
+    with pytest.raises(ConfigError, match=r"network\.global_pooling = 'yes' is not a valid bool"):
+        resolve("go", assignments=["network.global_pooling=yes"])
+    with pytest.raises(ConfigError, match=r"train.*ownership_weight"):
+        resolve("go", assignments=["train.ownership_weight=-1"])
+
+
+def test_rich_go_features_are_a_game_key_and_not_the_default() -> None:
+    from cluster.config.presets import network_config
+
+    assert resolve("go", {"size": 9}).make_game().features == "stones"
+    rich = resolve("go", {"size": 9, "features": "rich"})
+    assert rich.game["features"] == "rich" and rich.make_game().observation_shape == (18, 9, 9)
+    assert rich.network == resolve("go", {"size": 9}).network == network_config(rich.make_game())
+    assert from_mapping(tomllib.loads(dump_toml(rich)), "dumped") == rich

@@ -409,3 +409,152 @@ def test_state_dict_resumes_exactly() -> None:
         Learner(TTT, SMALL, TrainConfig(device="cpu", learning_rate=0.5)).load_state_dict(
             Learner(TTT, SMALL, TrainConfig(device="cpu")).state_dict(), strict_config=True
         )
+
+
+# ------------------------------------------------------------------ ownership and score (Go)
+GO5 = games.make("go", size=5)
+AUX = NetworkConfig(blocks=1, channels=16, value_hidden=16, ownership_head=True, score_head=True)
+
+
+def _loss_inputs(b: int = 3, h: int = 2, w: int = 2) -> dict:
+    return dict(
+        policy_logits=torch.zeros(b, 4), value=torch.zeros(b), policy_target=torch.full((b, 4), 0.25),
+        value_target=torch.zeros(b), legal_mask=torch.ones(b, 4, dtype=torch.bool),
+    )
+
+
+def test_ownership_loss_is_a_cross_entropy_whose_gradient_is_tanh_minus_the_target() -> None:
+    logits = torch.tensor(
+        [[[0.5, -1.0], [2.0, 0.0]], [[-0.3, 0.3], [1.0, -2.0]], [[0.1, 0.2], [0.3, 0.4]]], requires_grad=True
+    )
+    target = torch.tensor([[[1.0, -1.0], [0.0, -1.0]], [[1.0, 1.0], [-1.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]])
+    mask = torch.tensor([True, True, False])  # the last row has no final area
+    terms = compute_loss(
+        **_loss_inputs(), ownership_logits=logits, ownership_target=target, area_mask=mask, ownership_weight=2.0
+    )
+    p = (1 + torch.tanh(logits.detach())) / 2  # the probability the mover owns the point
+    q = (1 + target) / 2
+    per_point = -(q * torch.log(p) + (1 - q) * torch.log(1 - p))
+    assert terms.ownership.item() == pytest.approx(per_point[:2].mean().item(), rel=1e-5)
+    assert terms.total.item() == pytest.approx(terms.policy.item() + 2.0 * terms.ownership.item(), rel=1e-6)
+    terms.total.backward()
+    # d total / d l = weight * (tanh(l) - o) / (rows with an area * points): toward the target
+    expected = 2.0 * (torch.tanh(logits.detach()) - target) / (2 * 4)
+    torch.testing.assert_close(logits.grad[:2], expected[:2])
+    assert torch.all(logits.grad[2] == 0)
+    assert logits.grad[0, 0, 0] < 0 and logits.grad[0, 0, 1] > 0  # owned by the mover: up; the opponent: down
+    assert terms.as_floats(ownership=True)["ownership_loss"] == pytest.approx(terms.ownership.item())
+    assert "ownership_loss" not in terms.as_floats()
+    # no row with a final area: no ownership loss
+    none = compute_loss(**_loss_inputs(), ownership_logits=logits, ownership_target=target,
+                        area_mask=torch.zeros(3, dtype=torch.bool))
+    assert none.ownership.item() == 0.0
+
+
+def test_score_loss_is_the_squared_error_in_board_fractions() -> None:
+    score = torch.tensor([10.0, -5.0, 3.0], requires_grad=True)
+    target = torch.tensor([4.0, -5.0, 100.0])
+    mask = torch.tensor([True, True, False])
+    terms = compute_loss(**_loss_inputs(), score=score, score_target=target, area_mask=mask, score_scale=1 / 25,
+                         score_weight=0.5)
+    assert terms.score.item() == pytest.approx(((6 / 25) ** 2 + 0) / 2, rel=1e-6)
+    assert terms.total.item() == pytest.approx(terms.policy.item() + 0.5 * terms.score.item(), rel=1e-6)
+    terms.total.backward()
+    torch.testing.assert_close(score.grad, torch.tensor([0.5 * 2 * 6 / 25**2 / 2, 0.0, 0.0]))
+    assert score.grad[0] > 0  # above its target: pushed down
+    with pytest.raises(ValueError, match="score_target"):
+        compute_loss(**_loss_inputs(), score=score)
+    with pytest.raises(ValueError, match=r"area_mask must have shape \[3\]"):
+        compute_loss(**_loss_inputs(), score=score, score_target=target, area_mask=torch.ones(2, dtype=torch.bool))
+
+
+def test_auxiliary_losses_are_absent_without_their_heads_and_weightless_at_zero() -> None:
+    inputs = _loss_inputs()
+    plain = compute_loss(**inputs)
+    assert plain.ownership.item() == 0.0 and plain.score.item() == 0.0
+    assert set(plain.as_floats()) == {
+        "loss", "policy_loss", "value_loss", "policy_entropy", "value_accuracy", "policy_target_fraction", "value_mse"
+    }
+    logits = torch.randn(3, 2, 2, requires_grad=True)
+    score = torch.randn(3, requires_grad=True)
+    zero = compute_loss(
+        **inputs, ownership_logits=logits, ownership_target=torch.ones(3, 2, 2), score=score,
+        score_target=torch.zeros(3), ownership_weight=0.0, score_weight=0.0,
+    )
+    assert zero.ownership.item() > 0 and zero.score.item() > 0  # reported, but not trained on
+    assert zero.total.item() == pytest.approx(plain.total.item())
+    zero.total.backward()
+    assert torch.all(logits.grad == 0) and torch.all(score.grad == 0)
+
+
+def _go_batch(games_count: int = 3, seed: int = 0, resigned: bool = True) -> dict:
+    """Positions of random 5x5 Go games played to the end, and (optionally) of a resigned one."""
+    from go_games import resigned_trajectory
+
+    from selfplay.trajectory import Trajectory, training_targets
+
+    rng = np.random.default_rng(seed)
+    buf = ReplayBuffer(GO5, 2000, seed=seed, min_positions=1)
+    for _ in range(games_count):
+        state, actions = GO5.initial_state(), []
+        while not state.is_terminal():
+            actions.append(int(rng.choice(state.legal_actions())))
+            state = state.apply(actions[-1])
+        traj = Trajectory(
+            game_spec=GO5.spec(), weights_version=0, actions=np.array(actions, np.int64),
+            policies=tuple(np.zeros(0, np.float32) for _ in actions), root_values=np.zeros(len(actions), np.float32),
+            returns=state.returns(),
+        )
+        targets = training_targets(traj, GO5)
+        buf.add_game(*targets[:4], 0, ownership_targets=targets.ownership_targets,
+                     score_targets=targets.score_targets, area_mask=targets.area_mask)
+    if resigned:
+        targets = training_targets(resigned_trajectory(6, komi=7.5))
+        buf.add_game(*targets[:4], 1, ownership_targets=targets.ownership_targets,
+                     score_targets=targets.score_targets, area_mask=targets.area_mask)
+    return buf.sample(48, np.random.default_rng(seed))._asdict()
+
+
+@pytest.mark.slow
+def test_a_learner_learns_ownership_and_score_of_a_fixed_go_batch() -> None:
+    batch = _go_batch()
+    assert 0 < batch["area_mask"].sum() < 48  # some rows come from the resigned game
+    learner = Learner(GO5, AUX, TrainConfig(optimizer="adamw", learning_rate=3e-3, device="cpu", batch_size=48))
+    first = learner.evaluate_batch(batch)
+    assert {"ownership_loss", "score_loss"} <= set(first)
+    for _ in range(60):
+        metrics = learner.train_step(batch)
+    last = learner.evaluate_batch(batch)
+    assert {"ownership_loss", "score_loss"} <= set(metrics)
+    assert last["ownership_loss"] < 0.8 * first["ownership_loss"], (first, last)
+    assert last["score_loss"] < 0.5 * first["score_loss"], (first, last)
+    # the trained ownership agrees in sign with most owned points of the rows with a final area
+    learner.net.eval()
+    with torch.no_grad():
+        out = learner.net.heads(torch.from_numpy(batch["observations"]))
+    rows = batch["area_mask"]
+    owned = batch["ownership_targets"][rows] != 0
+    agree = np.sign(out.ownership.numpy()[rows][owned]) == batch["ownership_targets"][rows][owned]
+    assert agree.mean() > 0.8, agree.mean()
+
+
+def test_a_network_with_area_heads_needs_area_targets_and_one_without_ignores_them() -> None:
+    batch = _go_batch(games_count=1, resigned=False)
+    plain = Learner(GO5, NetworkConfig(blocks=1, channels=8, value_hidden=8), TrainConfig(device="cpu"))
+    metrics = plain.train_step(batch)
+    assert "ownership_loss" not in metrics and "score_loss" not in metrics
+    aux = Learner(GO5, AUX, TrainConfig(device="cpu"))
+    basic = {k: batch[k] for k in ("observations", "legal_masks", "policy_targets", "value_targets")}
+    with pytest.raises(TrainConfigError, match="no ownership_targets and score_targets"):
+        aux.train_step(basic)
+    only_score = Learner(GO5, dataclasses.replace(AUX, ownership_head=False), TrainConfig(device="cpu"))
+    assert set(only_score.train_step(batch)) >= {"score_loss"} and "ownership_loss" not in only_score.train_step(batch)
+
+
+def test_train_config_auxiliary_weights() -> None:
+    cfg = TrainConfig()
+    assert (cfg.ownership_weight, cfg.score_weight) == (1.5, 1.0)
+    for name in ("ownership_weight", "score_weight"):
+        with pytest.raises(TrainConfigError, match=name):
+            TrainConfig(**{name: -0.5})
+    assert TrainConfig.from_dict(TrainConfig(score_weight=0.25).to_dict()).score_weight == 0.25

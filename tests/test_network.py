@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import games
 from learner.inference import TorchEvaluator, network_throughput
 from learner.network import (
     MASK_VALUE,
+    GlobalPool,
+    GlobalPoolingBlock,
     NetworkConfig,
     NetworkConfigError,
     PolicyValueNet,
+    PooledPolicyHead,
     expected_score,
     value_head_of,
 )
@@ -271,3 +276,146 @@ def test_network_throughput_counts_the_batches_it_times() -> None:
     assert rate >= 20 * 16 / elapsed  # the timed part is inside the whole call
     assert torch.get_num_threads() == threads
     assert net.training  # mode restored
+
+
+# ------------------------------------------------------------------ KataGo's Go options
+GO7, GO9 = games.make("go", size=7), games.make("go", size=9)
+POOLED = NetworkConfig(
+    blocks=3, channels=16, policy_channels=8, value_channels=8, value_hidden=16,
+    global_pooling=True, ownership_head=True, score_head=True,
+)
+
+
+def test_network_config_switches_are_bools_and_old_metadata_has_none() -> None:
+    for name in ("global_pooling", "ownership_head", "score_head"):
+        with pytest.raises(NetworkConfigError, match=f"NetworkConfig.{name} must be a bool, got 1"):
+            NetworkConfig(**{name: 1})
+    assert NetworkConfig.from_dict(POOLED.to_dict()) == POOLED
+    old = NetworkConfig.from_dict({"blocks": 1, "channels": 8, "value_head": "scalar"})
+    assert (old.global_pooling, old.ownership_head, old.score_head, old.aux_heads) == (False, False, False, False)
+    assert NetworkConfig(score_head=True).aux_heads and NetworkConfig(ownership_head=True).aux_heads
+    assert NetworkConfig(ownership_head=True).differences(NetworkConfig()) == "ownership_head True vs False"
+
+
+@pytest.mark.parametrize("head", ["ownership_head", "score_head"])
+@pytest.mark.parametrize("name", ["tictactoe", "connect4", "chess"])
+def test_ownership_and_score_heads_need_a_game_with_a_final_area(head: str, name: str) -> None:
+    game = TTT if name == "tictactoe" else _game_or_skip(name)
+    with pytest.raises(NetworkConfigError, match=f"NetworkConfig.{head} needs a game .* {name} has none"):
+        PolicyValueNet(game, NetworkConfig(blocks=1, channels=8, **{head: True}))
+
+
+def test_ownership_and_score_outputs_have_their_shapes_and_ranges() -> None:
+    torch.manual_seed(0)
+    net = PolicyValueNet(GO7, NetworkConfig(blocks=1, channels=16, ownership_head=True, score_head=True)).eval()
+    obs, masks = _random_positions(GO7, 6)
+    with torch.no_grad():
+        out = net.heads(torch.from_numpy(obs), torch.from_numpy(masks))
+        logits, value = net(torch.from_numpy(obs), torch.from_numpy(masks))
+    assert out.ownership.shape == (6, 7, 7) and out.ownership_logits.shape == (6, 7, 7) and out.score.shape == (6,)
+    assert out.ownership.dtype == out.score.dtype == torch.float32
+    torch.testing.assert_close(out.ownership, torch.tanh(out.ownership_logits))
+    assert torch.all(out.ownership.abs() < 1) and out.ownership.std() > 0
+    assert torch.equal(logits, out.policy_logits) and torch.equal(value, out.value)  # forward skips them only
+    # the score is in points: the head's raw output times the board's 49 points
+    with torch.no_grad():
+        net.score_head.weight.zero_()
+        net.score_head.bias.fill_(0.25)
+        torch.testing.assert_close(net.heads(torch.from_numpy(obs)).score, torch.full((6,), 0.25 * 49))
+    plain = PolicyValueNet(GO7, NetworkConfig(blocks=1, channels=16)).eval()
+    with torch.no_grad():
+        none = plain.heads(torch.from_numpy(obs))
+    assert none.ownership is none.ownership_logits is none.score is None
+    assert not any("ownership" in k or "score" in k for k in plain.state_dict())
+
+
+def test_global_pool_features_at_known_points() -> None:
+    x = torch.arange(2 * 2 * 9, dtype=torch.float32).reshape(2, 2, 3, 3)
+    mean, top = x.mean(dim=(2, 3)), x.amax(dim=(2, 3))
+    s = (3.0 - 14.0) / 10.0
+    torch.testing.assert_close(GlobalPool("max")(x), torch.cat([mean, mean * s, top], 1))
+    torch.testing.assert_close(GlobalPool("value")(x), torch.cat([mean, mean * s, mean * (s * s - 0.1)], 1))
+    with pytest.raises(NetworkConfigError, match="'min'"):
+        GlobalPool("min")
+
+
+def test_one_pooled_networks_weights_serve_7x7_and_9x9() -> None:
+    """With global pooling no weight depends on the board size: a 7x7 network's state dict loads
+    into a 9x9 network of the same config, and both evaluate their own boards."""
+    torch.manual_seed(0)
+    small, big = PolicyValueNet(GO7, POOLED), PolicyValueNet(GO9, POOLED)
+    assert small.fully_convolutional and big.fully_convolutional
+    assert {k: v.shape for k, v in small.state_dict().items()} == {k: v.shape for k, v in big.state_dict().items()}
+    big.load_state_dict(small.state_dict())  # strict: every name and shape
+    for k, v in small.state_dict().items():
+        assert torch.equal(big.state_dict()[k], v)
+    small.eval(), big.eval()
+    for net, game in ((small, GO7), (big, GO9)):
+        obs, masks = _random_positions(game, 5)
+        with torch.no_grad():
+            out = net.heads(torch.from_numpy(obs), torch.from_numpy(masks))
+        n = game.size
+        assert out.policy_logits.shape == (5, n * n + 1) and out.value.shape == (5,)
+        assert out.ownership.shape == (5, n, n) and out.score.shape == (5,)
+        m = torch.from_numpy(masks)
+        assert torch.all(out.policy_logits[~m] == MASK_VALUE) and torch.isfinite(out.policy_logits[m]).all()
+        assert out.value.std() > 0 and out.policy_logits[m].std() > 0
+    # the networks without pooling have size-dependent weights
+    flat = NetworkConfig(blocks=1, channels=16)
+    assert not PolicyValueNet(GO7, flat).fully_convolutional
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        PolicyValueNet(GO9, flat).load_state_dict(PolicyValueNet(GO7, flat).state_dict())
+
+
+def test_pooled_policy_is_per_point_with_a_pass_logit_from_pooled_features() -> None:
+    torch.manual_seed(0)
+    net = PolicyValueNet(GO7, POOLED).eval()
+    head = net.policy_head
+    assert isinstance(head, PooledPolicyHead) and head.pass_logit is not None
+    assert isinstance(net.tower[1], GlobalPoolingBlock) and not isinstance(net.tower[0], GlobalPoolingBlock)
+    obs = torch.from_numpy(_random_positions(GO7, 4)[0])
+    with torch.no_grad():
+        logits = net(obs)[0]
+        # the pass logit (action 49, last) moves with the pass layer's bias, no point logit does
+        head.pass_logit.bias.add_(3.0)
+        shifted = net(obs)[0]
+    torch.testing.assert_close(shifted[:, 49], logits[:, 49] + 3.0)
+    torch.testing.assert_close(shifted[:, :49], logits[:, :49])
+    ttt = PolicyValueNet(TTT, dataclasses.replace(POOLED, ownership_head=False, score_head=False))
+    assert isinstance(ttt.policy_head, PooledPolicyHead) and ttt.policy_head.pass_logit is None
+    assert ttt.fully_convolutional
+
+
+@pytest.mark.parametrize("name", ["connect4", "chess"])
+def test_pooling_keeps_the_flatten_policy_where_actions_are_not_the_boards_points(name: str) -> None:
+    """Connect Four's 7 columns and chess's 8x8x73 moves: the trunk and the value head pool, the
+    policy stays a linear layer over the board (not fully convolutional)."""
+    game = _game_or_skip(name)
+    torch.manual_seed(0)
+    config = NetworkConfig(blocks=2, channels=16, policy_channels=2, value_channels=4, global_pooling=True)
+    net = PolicyValueNet(game, config).eval()
+    assert not net.fully_convolutional and isinstance(net.policy_head[-1], nn.Linear)
+    assert isinstance(net.tower[1], GlobalPoolingBlock) and isinstance(net.value_head[3], GlobalPool)
+    obs, masks = _random_positions(game, 4)
+    with torch.no_grad():
+        logits, value = net(torch.from_numpy(obs), torch.from_numpy(masks))
+    assert logits.shape == (4, game.num_actions) and value.shape == (4,) and torch.all(value.abs() < 1)
+    assert value_head_of(net.state_dict()) == "scalar"
+
+
+def test_rich_feature_planes_size_the_stem() -> None:
+    rich = games.make("go", size=7, features="rich")
+    assert rich.observation_shape[0] == GO7.observation_shape[0] + 9
+    net = PolicyValueNet(rich, POOLED).eval()
+    assert net.stem[0].in_channels == rich.observation_shape[0]
+    obs, masks = _random_positions(rich, 3)
+    with torch.no_grad():
+        out = net.heads(torch.from_numpy(obs), torch.from_numpy(masks))
+    assert out.policy_logits.shape == (3, 50) and out.ownership.shape == (3, 7, 7)
+    with pytest.raises(ValueError, match="observations"):
+        net(torch.zeros(1, *GO7.observation_shape))
+
+
+def test_global_pooling_needs_two_channels() -> None:
+    with pytest.raises(NetworkConfigError, match="global_pooling needs channels >= 2"):
+        PolicyValueNet(GO7, NetworkConfig(blocks=2, channels=1, global_pooling=True))

@@ -291,3 +291,116 @@ def test_a_fixed_window_samples_as_before() -> None:
     buf.add_game(*_tagged(0, 60))
     assert buf.window.kind == "fixed" and buf.window_size == buf.size == 60 and buf.state()["window"] == 60
     np.testing.assert_array_equal(buf.sample(50).indices, np.random.default_rng(7).integers(0, 60, 50))
+
+
+# ------------------------------------------------------------------ final-area targets (Go)
+def _walls_targets(**options):
+    from go_games import walls_trajectory
+
+    from selfplay.trajectory import training_targets
+
+    traj = walls_trajectory(**options)
+    return traj.game(), training_targets(traj)
+
+
+def _add(buf: ReplayBuffer, targets, version: int = 0) -> None:
+    buf.add_game(
+        *targets[:4], version,
+        ownership_targets=targets.ownership_targets, score_targets=targets.score_targets, area_mask=targets.area_mask,
+    )
+
+
+def test_ownership_targets_move_with_the_observation_under_every_symmetry() -> None:
+    game, targets = _walls_targets()
+    buf = ReplayBuffer(game, capacity_positions=100, seed=0, min_positions=1, max_samples_per_position=None)
+    assert buf.has_area_targets
+    _add(buf, targets)
+    batch = buf.sample(600, np.random.default_rng(3))
+    assert batch.ownership_targets.shape == (600, 5, 5) and batch.ownership_targets.dtype == np.float32
+    assert batch.score_targets.shape == (600,) and batch.area_mask.all()
+    assert set(batch.symmetries.tolist()) == set(range(8))
+    moved = 0
+    for i in range(600):
+        k, j = int(batch.symmetries[i]), int(batch.indices[i])
+        own = batch.ownership_targets[i]
+        # the same symmetry as the observation's planes
+        np.testing.assert_array_equal(own, game.transform_observation(targets.ownership_targets[j][None], k)[0])
+        # and as the policy's: the owner of point a is now the owner of point perm[a]
+        perm = game.action_permutation(k)[:25]
+        np.testing.assert_array_equal(own.reshape(-1)[perm], targets.ownership_targets[j].reshape(-1))
+        # the mover's stones stay the mover's points
+        obs = batch.observations[i]
+        assert (own[obs[0] == 1] == 1).all() and (own[obs[1] == 1] == -1).all()
+        assert batch.score_targets[i] == targets.score_targets[j]  # a score has no orientation
+        moved += not np.array_equal(own, targets.ownership_targets[j])
+    assert moved > 100  # the walls turn from columns into rows
+
+
+def test_positions_without_a_final_area_are_masked_out() -> None:
+    from go_games import resigned_trajectory
+
+    from selfplay.trajectory import training_targets
+
+    game, finished = _walls_targets()
+    resigned = training_targets(resigned_trajectory(6))
+    buf = ReplayBuffer(game, capacity_positions=100, seed=0, min_positions=1, max_samples_per_position=None)
+    _add(buf, finished, version=1)
+    _add(buf, resigned, version=2)
+    buf.add_game(*finished[:4], 3)  # no final-area targets given: none stored
+    batch = buf.sample(400, np.random.default_rng(0))
+    versions = batch.weights_versions
+    np.testing.assert_array_equal(batch.area_mask, versions == 1)
+    assert (batch.ownership_targets[versions != 1] == 0).all() and (batch.score_targets[versions != 1] == 0).all()
+    assert np.abs(batch.ownership_targets[versions == 1]).sum(axis=(1, 2)).min() == 20  # 10 + 10 owned points
+
+
+def test_final_area_targets_are_checked_and_other_games_have_none() -> None:
+    game, targets = _walls_targets()
+    buf = ReplayBuffer(game, capacity_positions=100, seed=0, min_positions=1)
+    basic = (*targets[:4], 0)
+    with pytest.raises(ValueError, match="together"):
+        buf.add_game(*basic, ownership_targets=targets.ownership_targets)
+    with pytest.raises(ValueError, match=r"ownership_targets must have shape \[12, 5, 5\]"):
+        buf.add_game(*basic, ownership_targets=targets.ownership_targets[:, :4], score_targets=targets.score_targets)
+    with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
+        buf.add_game(*basic, ownership_targets=2 * targets.ownership_targets, score_targets=targets.score_targets)
+    with pytest.raises(ValueError, match="area_mask must be bool"):
+        buf.add_game(*basic, ownership_targets=targets.ownership_targets, score_targets=targets.score_targets,
+                     area_mask=np.ones(12))
+    assert buf.size == 0  # nothing half-added
+    ttt = ReplayBuffer(TTT, capacity_positions=100, seed=0, min_positions=1)
+    assert not ttt.has_area_targets
+    ttt.add_game(*_game(5, 0.5))
+    batch = ttt.sample(4)
+    assert batch.ownership_targets is None and batch.score_targets is None and batch.area_mask is None
+    with pytest.raises(ValueError, match="tictactoe has no final area"):
+        ttt.add_game(*_game(5, 0.5)[:4], 0, ownership_targets=np.zeros((5, 3, 3)), score_targets=np.zeros(5))
+
+
+def test_rich_feature_planes_are_stored_and_transformed() -> None:
+    game, targets = _walls_targets(features="rich")
+    assert game.observation_shape == (18, 5, 5)
+    for dtype, rtol in ((np.float32, 0.0), (np.float16, 5e-4)):  # float16 rounds the komi plane (komi / 15)
+        buf = ReplayBuffer(game, capacity_positions=50, seed=0, min_positions=1, max_samples_per_position=None,
+                           observation_dtype=dtype)
+        _add(buf, targets)
+        batch = buf.sample(64, np.random.default_rng(1))
+        assert batch.observations.shape == (64, 18, 5, 5)
+        for i in range(64):
+            k, j = int(batch.symmetries[i]), int(batch.indices[i])
+            want = game.transform_observation(targets.observations[j], k)
+            np.testing.assert_allclose(batch.observations[i], want, rtol=rtol, atol=0)
+
+
+def test_the_newest_positions_keep_their_area_targets_when_a_game_overflows_the_capacity() -> None:
+    game, targets = _walls_targets()
+    buf = ReplayBuffer(game, capacity_positions=5, seed=0, min_positions=1, max_samples_per_position=None)
+    _add(buf, targets)
+    assert buf.size == 5
+    batch = buf.sample(50, np.random.default_rng(0))
+    for i in range(50):  # slot j holds ply 7 + j, the last 5 of 12
+        k, ply = int(batch.symmetries[i]), 7 + int(batch.indices[i])
+        np.testing.assert_array_equal(batch.observations[i], game.transform_observation(targets.observations[ply], k))
+        own = game.transform_observation(targets.ownership_targets[ply][None], k)[0]
+        np.testing.assert_array_equal(batch.ownership_targets[i], own)
+        assert batch.score_targets[i] == targets.score_targets[ply]

@@ -390,3 +390,33 @@ def test_the_resign_threshold_comes_from_playthrough_games_and_survives_a_restar
     assert again.resign_threshold() == replay.resign_threshold()
     assert again.stats()["resigned_games"] == replay.stats()["resigned_games"] == 1
     assert "resign_threshold" not in service(None).stats()  # resignation off: no resignation figures
+
+
+def test_go_games_keep_their_final_area_targets_through_the_disk(tmp_path: Path) -> None:
+    """A finished Go game's ownership and score targets reach the buffer, on adding and on reloading;
+    a resigned game's positions have none."""
+    from go_games import resigned_trajectory, walls_ownership, walls_trajectory
+
+    finished, resigned = walls_trajectory(), resigned_trajectory(6)
+    go = finished.game()
+
+    def go_service() -> ReplayService:
+        return ReplayService(go, tmp_path, capacity=1000, min_positions=1, max_samples_per_position=100.0)
+
+    first = go_service()
+    result = first.add([encode(finished), encode(resigned)])
+    assert (result.accepted, result.positions) == (2, 18)
+    for svc in (first, go_service()):  # as added, and as a restarted replay actor reloads it
+        assert svc.buffer.size == 18
+        batch = svc.buffer.sample(300)
+        finished_rows = batch.indices < 12  # the finished game went in first
+        np.testing.assert_array_equal(batch.area_mask, finished_rows)
+        assert (batch.ownership_targets[~finished_rows] == 0).all()
+        black_to_move = batch.indices % 2 == 0
+        expected_score = np.where(black_to_move, -0.5, 0.5)
+        np.testing.assert_array_equal(batch.score_targets[finished_rows], expected_score[finished_rows])
+        identity = finished_rows & (batch.symmetries == 0)
+        assert identity.any()
+        for i in np.flatnonzero(identity):
+            want = walls_ownership() if black_to_move[i] else -walls_ownership()
+            np.testing.assert_array_equal(batch.ownership_targets[i], want)

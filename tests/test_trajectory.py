@@ -7,6 +7,7 @@ import dataclasses
 import msgpack
 import numpy as np
 import pytest
+from go_games import WALL_MOVES, resigned_trajectory, walls_ownership, walls_trajectory
 
 import games
 from selfplay.trajectory import (
@@ -15,8 +16,11 @@ from selfplay.trajectory import (
     TrajectoryError,
     decode,
     decode_training,
+    decode_training_targets,
     encode,
+    has_final_area,
     training_arrays,
+    training_targets,
     validate,
 )
 
@@ -513,16 +517,93 @@ def test_adjudicated_is_refused_in_version_1_and_the_old_terminations_are_unchan
     cut = _cut(make_trajectory(), 4, termination="adjudicated", returns=(-1.0, 1.0))
     msg = message_of(cut)
     msg["version"] = 1
-    del msg["resign_threshold"], msg["playthrough"]
+    del msg["resign_threshold"], msg["playthrough"], msg["opponent"], msg["trained_side"]
     with pytest.raises(TrajectoryError, match="version 1"):
         decode(pack(msg))
     # A version-1 resignation and a version-1 finished game decode as before.
     msg = message_of(make_trajectory())
     msg["version"] = 1
-    del msg["resign_threshold"], msg["playthrough"]
+    del msg["resign_threshold"], msg["playthrough"], msg["opponent"], msg["trained_side"]
     assert decode(pack(msg)).termination == "terminal"
     # The rules still decide a "terminal" game, and "resigned" still needs the mover as the resigner.
     with pytest.raises(TrajectoryError, match="do not end"):
         decode(encode(_cut(make_trajectory(), 4)))
     with pytest.raises(TrajectoryError, match="player to move"):
         decode(encode(_cut(make_trajectory(), 4, termination="resigned", resigned_by=1, returns=(1.0, -1.0))))
+
+
+# ------------------------------------------------------------------ final-area targets (Go)
+def test_ownership_and_score_targets_are_the_final_area_from_the_movers_side():
+    traj = walls_trajectory(komi=0.5)
+    assert traj.returns == (-1.0, 1.0)  # 10 - 10 - 0.5: White wins by half a point
+    targets = training_targets(traj)
+    t = len(WALL_MOVES)
+    assert targets.ownership_targets.shape == (t, 5, 5) and targets.ownership_targets.dtype == np.float32
+    assert targets.score_targets.shape == (t,) and targets.area_mask.shape == (t,)
+    assert targets.area_mask.all()
+    black = walls_ownership()
+    for ply in range(t):
+        mover_is_black = ply % 2 == 0
+        np.testing.assert_array_equal(targets.ownership_targets[ply], black if mover_is_black else -black)
+        assert targets.score_targets[ply] == (-0.5 if mover_is_black else 0.5)
+    # the first four fields are training_arrays' arrays
+    for got, want in zip(targets[:4], training_arrays(traj), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # the target's orientation is the observation's: at the last ply (White to move) the
+    # mover's stones (plane 0) are all points the target gives the mover
+    last = targets.observations[-1]
+    assert (targets.ownership_targets[-1][last[0] == 1] == 1).all() and last[0].sum() == 5
+    assert (targets.ownership_targets[-1][last[1] == 1] == -1).all() and last[1].sum() == 5
+
+
+def test_score_targets_follow_komi_and_the_ownership_does_not():
+    targets = training_targets(walls_trajectory(komi=-3.0))  # Black gives White -3: Black wins by 3
+    np.testing.assert_array_equal(targets.score_targets[:2], [3.0, -3.0])
+    np.testing.assert_array_equal(targets.ownership_targets[0], walls_ownership())
+
+
+def test_decode_training_targets_match_the_replayed_ones():
+    traj = walls_trajectory()
+    game = traj.game()
+    back, decoded = decode_training_targets(encode(traj), game, q_weight=0.5)
+    assert back.num_moves == len(WALL_MOVES)
+    for got, want in zip(decoded, training_targets(traj, game, q_weight=0.5), strict=True):
+        np.testing.assert_array_equal(got, want)
+    _, arrays = decode_training(encode(traj), game, q_weight=0.5)
+    assert len(arrays) == 4
+    for got, want in zip(arrays, decoded[:4], strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_resigned_game_has_no_ownership_rows():
+    traj = resigned_trajectory(6)
+    back, targets = decode_training_targets(encode(traj), traj.game())
+    assert back.termination == "resigned"
+    assert targets.area_mask.shape == (6,) and not targets.area_mask.any()
+    assert (targets.ownership_targets == 0).all() and (targets.score_targets == 0).all()
+    np.testing.assert_array_equal(targets.value_targets, [-1, 1, -1, 1, -1, 1])  # its values still train
+
+
+def test_only_the_trained_sides_plies_get_final_area_targets():
+    traj = dataclasses.replace(walls_trajectory(), trained_side=1, opponent="frozen")
+    _, targets = decode_training_targets(encode(traj), traj.game())
+    assert len(targets.value_targets) == len(WALL_MOVES) // 2 == len(targets.area_mask)
+    assert (targets.ownership_targets == -walls_ownership()).all()  # White's view on every row
+    assert (targets.score_targets == 0.5).all()
+
+
+def test_games_without_a_final_area_have_no_area_targets():
+    assert has_final_area(games.make("go", size=5)) and not has_final_area(TTT)
+    assert not has_final_area(games.make("connect4"))
+    targets = training_targets(make_trajectory())
+    assert targets.ownership_targets is None and targets.score_targets is None and targets.area_mask is None
+    _, decoded = decode_training_targets(encode(make_trajectory()), TTT)
+    assert decoded.area_mask is None and len(decoded.value_targets) == 7
+
+
+def test_rich_features_reach_the_training_arrays():
+    traj = walls_trajectory(features="rich")
+    targets = training_targets(traj)
+    assert targets.observations.shape == (len(WALL_MOVES), 9 + 9, 5, 5)
+    komi_plane = 0.5 / 15 * np.where(np.arange(len(WALL_MOVES)) % 2 == 0, -1.0, 1.0)  # the komi from the mover's side
+    np.testing.assert_allclose(targets.observations[:, -1], np.broadcast_to(komi_plane[:, None, None], (12, 5, 5)))

@@ -335,11 +335,7 @@ class LearnerRunner:
 
     def _warm_start(self, path: str) -> None:
         """Start from the weights of the checkpoint at ``path`` and write them as the run's step-0 checkpoint."""
-        from learner.checkpoint import check_checkpoint_fits, load_checkpoint
-
-        check_checkpoint_fits(path, self.learner.game, self.config.network)
-        initial = load_checkpoint(path, load_training_state=False)
-        self.learner.net.load_state_dict(initial.weights)
+        initial = self.learner.init_weights_from(path)  # the same checks the driver made before Ray started
         self.checkpoint()
         log.warning("learner starts from the weights of %s (written as step 0)", initial.path)
 

@@ -433,14 +433,26 @@ class Trainer:
 def check_warm_start(config: RunConfig, out: TextIO = sys.stdout) -> None:
     """Refuse, before Ray starts, a ``run.init`` checkpoint that does not fit the run, or missing ``run.init_records``.
 
+    The checkpoint is loaded into the run's network exactly as the learner will load it
+    (:func:`learner.checkpoint.load_across_sizes`: the same game and network config; another
+    board size only for a fully convolutional network).
+
     Raises:
         CheckpointError: the checkpoint is unreadable, or of another game or network (naming both).
         ConfigError: a records path that does not exist.
     """
-    from learner.checkpoint import check_checkpoint_fits
+    from learner.checkpoint import CheckpointMismatchError, check_checkpoint_fits
+    from learner.network import PolicyValueNet
+    from learner.train import load_across_sizes
 
     if config.run.init is not None:
-        _, notes = check_checkpoint_fits(config.run.init, config.make_game(), config.network)
+        game = config.make_game()
+        try:
+            _, notes = check_checkpoint_fits(config.run.init, game, config.network)
+        except CheckpointMismatchError:
+            # Another board size may still load into a fully convolutional network; anything else is refused.
+            initial = load_across_sizes(config.run.init, PolicyValueNet(game, config.network), game)
+            notes = [f"a {initial.game_spec} network, its weights loaded across board sizes"]
         for note in notes:
             print(f"warm start from {config.run.init}: {note}", file=out, flush=True)
     for path in config.run.init_records:
