@@ -65,7 +65,7 @@ def _ray_session() -> Any:
     """One embedded Ray instance (2 CPUs) for every test that needs one, started by the product's own path."""
     import ray
 
-    from cluster.runtime.driver import start_local_ray
+    from cluster.runtime.ray_setup import start_local_ray
 
     yield lambda: ray.is_initialized() or start_local_ray(num_cpus=2)
     if ray.is_initialized():

@@ -467,7 +467,7 @@ def run_cluster_bench(settings: ClusterBenchSettings, log: Callable[[str], None]
 
     from cluster.config.run import ConfigError, dump_toml, resolve
     from cluster.runtime.actors import selfplay_actor_class
-    from cluster.runtime.driver import start_local_ray
+    from cluster.runtime.ray_setup import start_local_ray
 
     try:
         config = resolve(settings.game, assignments=list(settings.assignments))

@@ -160,7 +160,7 @@ def run_inference_bench(
 
     from cluster.config.run import ConfigError, dump_toml, resolve
     from cluster.runtime.actors import create_replay_actor
-    from cluster.runtime.driver import start_local_ray
+    from cluster.runtime.ray_setup import start_local_ray
     from learner import PolicyValueNet
     from learner.train import resolve_device
 
