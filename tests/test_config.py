@@ -105,3 +105,60 @@ def test_presets_give_each_game_its_network_and_a_general_fallback() -> None:
     assert network_config(games.make("chess")).policy_channels == 8
     assert network_config(games.make("tictactoe"), blocks=1).blocks == 1
     assert resolve("connect4").network == network_config(games.make("connect4"))
+
+
+# ----------------------------------------------------------------------------- bounds
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("network.channels=1000000000", r"network\.channels = 1000000000 is out of range: at most 4096"),
+        ("network.blocks=1000000", r"network\.blocks = 1000000 is out of range: at most 256"),
+        ("network.value_hidden=100000", r"network\.value_hidden = 100000 is out of range: at most 4096"),
+        ("search.num_simulations=1000000000", r"search\.num_simulations = 1000000000 is out of range: at most 100000"),
+        ("train.batch_size=1000000000", r"train\.batch_size = 1000000000 is out of range: at most 65536"),
+        ("selfplay.games_per_actor=1000000000", r"selfplay\.games_per_actor must be an integer in \[1, 65536\]"),
+        ("selfplay.actors=100000", r"selfplay\.actors must be an integer in \[0, 10000\]"),
+        ("selfplay.chunk_seconds=inf", r"selfplay\.chunk_seconds must be a finite number in \(0, 600\] \(got inf\)"),
+        ("selfplay.chunk_seconds=nan", r"selfplay\.chunk_seconds must be a finite number in \(0, 600\] \(got nan\)"),
+        ("selfplay.torch_threads=100000", r"selfplay\.torch_threads must be an integer in \[1, 1024\]"),
+        ("selfplay.num_gpus=inf", r"selfplay\.num_gpus must be a finite number in \[0, 1000000\]"),
+        ("selfplay.resources={x=nan}", r"selfplay\.resources\.x must be a finite number in \[0, 1000000\] \(got nan\)"),
+        ("selfplay.resources={x=-1}", r"selfplay\.resources\.x must be a finite number in \[0, 1000000\] \(got -1"),
+        ('selfplay.resources={x="a"}', r"selfplay\.resources\.x = 'a' is not a valid float"),
+        ("selfplay.resources={CPU=1}", r"selfplay\.resources\.CPU: CPU and GPU are set by their own keys"),
+        ("selfplay.resources={x=0.00001}", r"selfplay\.resources\.x = 1e-05: Ray counts resources in steps of 0\.0001"),
+        ("selfplay.inference_max_batch=100000000",
+         r"selfplay\.inference_max_batch must be an integer in \[1, 1048576\]"),
+        ("replay.capacity=10000000000000", r"replay\.capacity must be an integer in \[1, 1099511627776\]"),
+        ("replay.segment_bytes=100000000000", r"replay\.segment_bytes must be an integer in \[65536, 1073741824\]"),
+        ("run.seed=-1", r"run\.seed must be an integer in \[0, 9223372036854775807\]"),
+        ("run.steps=100000000000000000000", r"run\.steps must be an integer in \[1, 4611686018427387904\]"),
+        ("run.log_every_seconds=inf", r"run\.log_every_seconds must be a finite number in \(0, 3600\]"),
+        ("run.learner_num_cpus=nan", r"run\.learner_num_cpus must be a finite number in \[0, 1000000\]"),
+        ("run.learner_resources={x=inf}", r"run\.learner_resources\.x must be a finite number"),
+        ("replay.resources={y=-0.5}", r"replay\.resources\.y must be a finite number"),
+    ],
+)
+def test_sizes_beyond_what_can_work_are_refused_naming_the_key_and_the_bound(assignment: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve("tictactoe", assignments=[assignment])
+
+
+def test_sizes_at_their_bounds_are_accepted() -> None:
+    config = resolve("tictactoe", assignments=[
+        "network.channels=4096", "network.blocks=256", "search.num_simulations=100000", "train.batch_size=65536",
+        "selfplay.games_per_actor=65536", "selfplay.chunk_seconds=600", "selfplay.resources={x=0.0001, y=3}",
+        "selfplay.num_gpus=0.25", "run.learner_num_gpus=2", "replay.max_samples_per_position=inf",
+        "run.minutes=inf",
+    ])
+    assert config.network.channels == 4096 and config.selfplay.resources == {"x": 0.0001, "y": 3.0}
+
+
+def test_a_bound_also_holds_for_a_stored_configuration() -> None:
+    config = resolve("tictactoe")
+    text = dump_toml(config).replace("channels = 32", "channels = 5000")
+    with pytest.raises(ConfigError, match=r"stored: .*network\.channels = 5000 is out of range"):
+        from_mapping(tomllib.loads(text), "stored")

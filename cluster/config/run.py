@@ -38,6 +38,57 @@ from selfplay.search import SearchConfig
 INFERENCE_MODES = ("local", "shared")
 SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
 
+# Bounds of the run configuration. A value beyond one cannot work: it overflows a counter,
+# asks Ray for what it cannot count, or allocates beyond any machine. What a given machine
+# holds is checked separately, before Ray starts (``cluster.config.resources``).
+MAX_ACTORS = 10_000  # Ray actors of one run; far more than the CPUs of any cluster we run on
+MAX_GAMES_PER_ACTOR = 1 << 16  # G: one actor's inference batch; beyond it a batch no longer fits a GPU
+MAX_CHUNK_SECONDS = 600.0  # new weights reach an actor only between chunks, and a stop waits for one
+MAX_THREADS = 1024
+MAX_INFERENCE_BATCH = 1 << 20
+MAX_RESOURCE_AMOUNT = 1_000_000  # of a CPU, GPU or custom Ray resource; Ray counts them in fixed point
+RESOURCE_STEP = 0.0001  # the smallest amount Ray counts
+MAX_REPLAY_CAPACITY = 1 << 40  # positions; the memory a machine has is the real bound (see resources)
+MAX_SEGMENT_BYTES = 1 << 30  # a replay segment is read whole when the replay actor reloads
+MAX_SAMPLE_GAMES_KEEP = 100_000  # files in RUN_DIR/games
+MAX_LOG_SECONDS = 3600.0  # `zeroplay status` calls a run stopped after three silent periods
+MAX_COUNT = 2**62  # steps and other counters: int64 with headroom (as checkpoints store them)
+MAX_SEED = 2**63 - 1  # numpy seeds are non-negative; torch takes up to 2**64 - 1
+
+#: Upper bounds of the fields of a training run that are defined outside this layer
+#: (``learner.NetworkConfig``, ``selfplay.SearchConfig``, ``learner.TrainConfig``,
+#: ``EvaluatorConfig``), which check only their lower bounds: engines search further than
+#: self-play does, and a checkpoint's network is sized by the checkpoint.
+FIELD_BOUNDS: dict[tuple[str, str], int] = {
+    # KataGo's largest nets are 60 blocks x 768 channels; AlphaZero's 40 x 256.
+    ("network", "blocks"): 256,
+    ("network", "channels"): 4096,
+    ("network", "policy_channels"): 4096,
+    ("network", "value_channels"): 4096,
+    ("network", "value_hidden"): 4096,
+    # Self-play searches 16-1600 simulations a move in the published systems.
+    ("search", "num_simulations"): 100_000,
+    ("search", "gumbel_num_considered"): 4096,
+    ("search", "temperature_moves"): MAX_COUNT,
+    # AlphaZero trained with batches of 4096 over many TPUs; KataGo with 256.
+    ("train", "batch_size"): 1 << 16,
+    ("train", "warmup_steps"): MAX_COUNT,
+    ("train", "total_steps"): MAX_COUNT,
+    ("train", "publish_every"): MAX_COUNT,
+    ("train", "checkpoint_every"): MAX_COUNT,
+    ("train", "keep_checkpoints"): 10_000,
+    ("train", "seed"): MAX_SEED,
+    ("evaluate", "games_per_pairing"): 100_000,
+    ("evaluate", "sims"): 100_000,
+    ("evaluate", "opponents"): 1000,
+    ("evaluate", "every_checkpoints"): MAX_COUNT,
+    ("evaluate", "threads"): MAX_THREADS,
+    ("evaluate", "opening_plies"): 1000,
+    ("evaluate", "seed"): MAX_SEED,
+}
+#: Lower bounds where the field's own class has none.
+FIELD_MINIMA: dict[tuple[str, str], int] = {("train", "seed"): 0, ("evaluate", "seed"): 0}
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SelfPlaySettings:
@@ -75,18 +126,20 @@ class SelfPlaySettings:
     inference_max_batch: int = 4096
 
     def __post_init__(self) -> None:
-        _require(self.actors >= 0, "selfplay.actors must be >= 0")
-        _require(self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
+        _int_in("selfplay.actors", self.actors, 0, MAX_ACTORS)
+        _require(isinstance(self.device, str) and (
+                 self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:")),
                  f"selfplay.device must be cpu, cuda, cuda:N or auto (got {self.device!r})")
         _require(self.inference in INFERENCE_MODES,
                  f"selfplay.inference must be one of {', '.join(INFERENCE_MODES)} (got {self.inference!r})")
-        _require(self.inference_num_cpus >= 0, "selfplay.inference_num_cpus must be >= 0")
-        _require(self.inference_num_gpus >= 0, "selfplay.inference_num_gpus must be >= 0")
-        _require(self.inference_max_batch >= 1, "selfplay.inference_max_batch must be >= 1")
-        _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
-        _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
-        _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")
-        _require(self.num_gpus >= 0, "selfplay.num_gpus must be >= 0")
+        _amount("selfplay.inference_num_cpus", self.inference_num_cpus)
+        _amount("selfplay.inference_num_gpus", self.inference_num_gpus)
+        _int_in("selfplay.inference_max_batch", self.inference_max_batch, 1, MAX_INFERENCE_BATCH)
+        _int_in("selfplay.games_per_actor", self.games_per_actor, 1, MAX_GAMES_PER_ACTOR)
+        _number_in("selfplay.chunk_seconds", self.chunk_seconds, 0.0, MAX_CHUNK_SECONDS, low_open=True)
+        _int_in("selfplay.torch_threads", self.torch_threads, 1, MAX_THREADS)
+        _amount("selfplay.num_gpus", self.num_gpus)
+        _resources("selfplay.resources", self.resources)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -115,13 +168,15 @@ class ReplaySettings:
     resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        _int_in("replay.capacity", self.capacity, 1, MAX_REPLAY_CAPACITY)
         _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
-        _require(self.sample_games_every >= 0, "replay.sample_games_every must be >= 0")
-        _require(self.sample_games_keep >= 1, "replay.sample_games_keep must be >= 1")
-        _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
+        _int_in("replay.sample_games_every", self.sample_games_every, 0, MAX_COUNT)
+        _int_in("replay.sample_games_keep", self.sample_games_keep, 1, MAX_SAMPLE_GAMES_KEEP)
+        _int_in("replay.min_positions", self.min_positions, 0, MAX_REPLAY_CAPACITY)
+        # inf: no cap on the samples drawn per position.
         _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
-        _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
+        _int_in("replay.segment_bytes", self.segment_bytes, 1 << 16, MAX_SEGMENT_BYTES)
+        _resources("replay.resources", self.resources)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,11 +206,15 @@ class RunSettings:
     evaluate: bool = True
 
     def __post_init__(self) -> None:
+        # inf minutes: no time limit.
         _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
-        _require(self.steps is None or self.steps >= 1, "run.steps must be >= 1")
-        _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
-        _require(self.learner_num_cpus >= 0, "run.learner_num_cpus must be >= 0")
-        _require(self.learner_num_gpus >= 0, "run.learner_num_gpus must be >= 0")
+        if self.steps is not None:
+            _int_in("run.steps", self.steps, 1, MAX_COUNT)
+        _int_in("run.seed", self.seed, 0, MAX_SEED)
+        _number_in("run.log_every_seconds", self.log_every_seconds, 0.0, MAX_LOG_SECONDS, low_open=True)
+        _amount("run.learner_num_cpus", self.learner_num_cpus)
+        _amount("run.learner_num_gpus", self.learner_num_gpus)
+        _resources("run.learner_resources", self.learner_resources)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -171,6 +230,14 @@ class RunConfig:
     evaluate: EvaluatorConfig
     run: RunSettings
 
+    def __post_init__(self) -> None:
+        for (section, key), most in FIELD_BOUNDS.items():
+            value = getattr(getattr(self, section), key)
+            least = FIELD_MINIMA.get((section, key))
+            if isinstance(value, int) and not (value <= most and (least is None or value >= least)):
+                bound = f"at most {most}" if least is None else f"in [{least}, {most}]"
+                raise ConfigError(f"{section}.{key} = {value} is out of range: {bound}")
+
     def make_game(self) -> games.Game:
         return games.from_spec(self.game)
 
@@ -181,6 +248,46 @@ class RunConfig:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_in(name: str, value: Any, low: int, high: int) -> None:
+    _require(_is_int(value) and low <= value <= high, f"{name} must be an integer in [{low}, {high}] (got {value!r})")
+
+
+def _number_in(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
+    ok = _is_number(value) and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    _require(ok, f"{name} must be a finite number in {'(' if low_open else '['}{_num(low)}, {_num(high)}] "
+                 f"(got {value!r})")
+
+
+def _num(x: float) -> str:
+    """A bound as written in a message: ``600``, not ``600.0`` or ``6e+02``."""
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def _amount(name: str, value: Any) -> None:
+    """A quantity of a Ray resource: finite, in [0, MAX_RESOURCE_AMOUNT], and one Ray can count."""
+    _number_in(name, value, 0.0, MAX_RESOURCE_AMOUNT)
+    _require(value == 0 or value >= RESOURCE_STEP,
+             f"{name} = {value!r}: Ray counts resources in steps of {RESOURCE_STEP} (use 0 or at least that)")
+
+
+def _resources(name: str, resources: Any) -> None:
+    """Ray custom resources ``{name: amount}``: printable names other than CPU/GPU, amounts as :func:`_amount`."""
+    _require(isinstance(resources, dict), f"{name} must be a table of resource amounts (got {resources!r})")
+    for key, value in resources.items():
+        _require(isinstance(key, str) and 0 < len(key) <= 256 and key.isprintable(),
+                 f"{name}: resource name {key!r} must be 1-256 printable characters")
+        _require(key not in ("CPU", "GPU"), f"{name}.{key}: CPU and GPU are set by their own keys, not as resources")
+        _amount(f"{name}.{key}", value)
 
 
 def defaults(game_spec: dict[str, Any]) -> RunConfig:
@@ -232,7 +339,10 @@ def apply_overrides(config: RunConfig, tables: dict[str, Any], where: str) -> Ru
     for section, cls in _SECTION_TYPES.items():
         if section in tables:
             parts[section] = build(cls, tables[section], f"{where}: {section}", base=getattr(config, section))
-    return dataclasses.replace(config, **parts)
+    try:
+        return dataclasses.replace(config, **parts)
+    except ConfigError as err:  # a bound across the sections (RunConfig.__post_init__)
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
