@@ -162,3 +162,84 @@ def test_a_bound_also_holds_for_a_stored_configuration() -> None:
     text = dump_toml(config).replace("channels = 32", "channels = 5000")
     with pytest.raises(ConfigError, match=r"stored: .*network\.channels = 5000 is out of range"):
         from_mapping(tomllib.loads(text), "stored")
+
+
+def test_memory_estimates_follow_the_arrays_the_run_allocates() -> None:
+    import games
+    from cluster.config.resources import network_parameters, replay_position_bytes
+    from learner.network import PolicyValueNet
+    from learner.replay import ReplayBuffer
+
+    for config in (resolve("tictactoe"), resolve("go", {"size": 9}), resolve("chess")):
+        game = config.make_game()
+        assert network_parameters(game, config.network) == PolicyValueNet(game, config.network).num_parameters()
+        buffer = ReplayBuffer(game, 10, min_positions=1)
+        allocated = sum(a.nbytes for a in (buffer._obs, buffer._masks, buffer._policies, buffer._values,
+                                           buffer._versions))
+        assert replay_position_bytes(game) * 10 == allocated
+    assert games.make("tictactoe")  # the estimates never build the large objects themselves
+
+
+def test_what_does_not_fit_the_machines_memory_is_refused_with_the_estimate() -> None:
+    from cluster.config.resources import Machine, validate_resources
+
+    machine = Machine(memory_bytes=8 * GIB, cpus=2)
+    for game in ("tictactoe", "connect4", "go"):
+        validate_resources(resolve(game), machine)  # the defaults fit a small machine
+    replay = (r"replay\.capacity = 1000000000000 needs about .* TiB for the replay buffer \(1000000000000 positions "
+              r"x 111 bytes: observation 54, legal mask and policy 45, value and version 12\), more than this "
+              r"machine's 8\.0 GiB of memory; at most about 77,386,798 positions fit")
+    with pytest.raises(ConfigError, match=replay):
+        validate_resources(resolve("tictactoe", assignments=["replay.capacity=1000000000000"]), machine)
+    with pytest.raises(ConfigError, match=r"network\.blocks = 256 x network\.channels = 4096 .* parameters.*"
+                                          r"more than this machine's 8\.0 GiB"):
+        validate_resources(resolve("tictactoe", assignments=["network.blocks=256", "network.channels=4096"]), machine)
+    with pytest.raises(ConfigError, match=r"selfplay\.games_per_actor = 65536 x search\.num_simulations = 100000: "
+                                          r"each self-play actor's search arena needs about .* TiB"):
+        validate_resources(resolve("go", {"size": 19}, assignments=[
+            "selfplay.games_per_actor=65536", "search.num_simulations=100000"]), machine)
+    with pytest.raises(ConfigError, match=r"train\.batch_size = 65536 .* activations"):
+        validate_resources(resolve("go", {"size": 19}, assignments=[
+            "train.batch_size=65536", "network.channels=512", "network.blocks=20"]), machine)
+    # Each part fits, but not all of them together on one machine (an embedded instance).
+    crowded = resolve("go", {"size": 19}, assignments=[
+        "selfplay.games_per_actor=4096", "search.num_simulations=800", "selfplay.actors=2"])
+    validate_resources(crowded, Machine(memory_bytes=6 * GIB, cpus=2), embedded=False)
+    with pytest.raises(ConfigError, match=r"the run needs about .* of memory on this machine \(replay buffer "
+                                          r".*, learner .*, 2 self-play actor\(s\) x .*\) but it has 6\.0 GiB"):
+        validate_resources(crowded, Machine(memory_bytes=6 * GIB, cpus=2))
+
+
+def test_the_machine_is_measured() -> None:
+    import os
+
+    from cluster.config.resources import Machine
+
+    machine = Machine.detect()
+    assert machine.cpus == os.cpu_count()
+    assert 64 << 20 <= machine.memory_bytes <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _refused_before_ray(tmp_path: Path, *args: str) -> str:
+    """Run ``zeroplay train ARGS``; it must fail with one line and without having started Ray."""
+    from zeroplay_command import run_zeroplay
+
+    ray_tmp = tmp_path / "ray-tmp"
+    result = run_zeroplay("train", "--game", "tictactoe", "--run-dir", str(tmp_path / "run"), *args,
+                          env={"RAY_TMPDIR": str(ray_tmp)}, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zeroplay: error: "), result.stderr[-2000:]
+    assert not ray_tmp.exists(), "Ray was started before the run was refused"
+    assert not (tmp_path / "run").exists()
+    return lines[0]
+
+
+def test_the_command_refuses_more_actors_than_cpus_before_ray_starts(tmp_path: Path) -> None:
+    line = _refused_before_ray(tmp_path, "--set", "selfplay.actors=1000")
+    assert "reserves 1001 CPUs" in line and "ask for fewer" in line
+
+
+def test_the_command_refuses_a_replay_buffer_beyond_memory_before_ray_starts(tmp_path: Path) -> None:
+    line = _refused_before_ray(tmp_path, "--set", "replay.capacity=1000000000000")
+    assert "replay.capacity = 1000000000000 needs about" in line and "of memory" in line

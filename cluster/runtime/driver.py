@@ -20,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from cluster.config.resources import Machine, validate_resources
 from cluster.config.run import ConfigError, RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink, trim_metrics
-from cluster.runtime.ray_setup import check_capacity, connect
+from cluster.runtime.ray_setup import check_capacity, connect, embedded_cpus, will_start_embedded
 from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir
 
 log = logging.getLogger(__name__)
@@ -411,6 +412,11 @@ def run_training(
     else:
         check_new_run_dir(run_dir)
     assert config is not None
+    # What cannot fit is refused before Ray starts (which takes many seconds).
+    embedded = will_start_embedded(address)
+    validate_resources(config, Machine.detect(), embedded=embedded)
+    if embedded:
+        check_capacity(config, {"CPU": float(embedded_cpus())}, embedded=True, kinds=("CPU",))
     started = connect(address)
     try:
         check_capacity(config, ray.cluster_resources(), embedded=started)
