@@ -243,3 +243,44 @@ def test_the_command_refuses_more_actors_than_cpus_before_ray_starts(tmp_path: P
 def test_the_command_refuses_a_replay_buffer_beyond_memory_before_ray_starts(tmp_path: Path) -> None:
     line = _refused_before_ray(tmp_path, "--set", "replay.capacity=1000000000000")
     assert "replay.capacity = 1000000000000 needs about" in line and "of memory" in line
+
+
+# ----------------------------------------------------------------------------- damaged --config files
+def test_a_config_file_that_cannot_be_read_is_one_error_naming_it(tmp_path: Path) -> None:
+    import os
+
+    from cluster.config.run import MAX_CONFIG_BYTES, load_toml
+
+    bad_utf8 = tmp_path / "bad.toml"
+    bad_utf8.write_bytes(b'[train]\nbatch_size = 64 # \xff\xfe\n')
+    with pytest.raises(ConfigError, match=r"bad\.toml: not valid UTF-8 \(byte 26\)"):
+        load_toml(bad_utf8)
+    with pytest.raises(ConfigError, match=rf"cannot read config: {tmp_path} is a directory"):
+        load_toml(tmp_path)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"# " + b"x" * MAX_CONFIG_BYTES + b"\n")
+    with pytest.raises(ConfigError, match=rf"cannot read config: .*huge\.toml is larger than {MAX_CONFIG_BYTES} bytes"):
+        load_toml(huge)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"fifo\.toml is a FIFO"):
+        load_toml(fifo)  # refused, never opened (it would wait for a writer)
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match=r"deep\.toml: nested too deeply"):
+        load_toml(deep)
+    deep.write_text("x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match=r"deep\.toml: nested too deeply"):
+        load_toml(deep)
+
+
+def test_a_set_value_nested_too_deeply_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"--set 'search\.num_simulations=\[\[\[.*nested too deeply"):
+        resolve("tictactoe", assignments=["search.num_simulations=" + "[" * 100_000 + "]" * 100_000])
+
+
+def test_the_command_names_a_config_file_it_cannot_read(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\n")
+    line = _refused_before_ray(tmp_path, "--config", str(bad))
+    assert line == f"zeroplay: error: {bad}: not valid UTF-8 (byte 0)"

@@ -30,10 +30,11 @@ from typing import Any
 import games
 from cluster.arena.evaluator import EvaluatorConfig
 from cluster.config.presets import preset
-from cluster.config.settings import ConfigError, build, to_mapping
+from cluster.config.settings import ConfigError, build, short_repr, to_mapping
 from learner.network import NetworkConfig
 from learner.train import TrainConfig
 from selfplay.search import SearchConfig
+from selfplay.storage import UnsafeFileError, read_regular_file
 
 INFERENCE_MODES = ("local", "shared")
 SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
@@ -54,6 +55,7 @@ MAX_SAMPLE_GAMES_KEEP = 100_000  # files in RUN_DIR/games
 MAX_LOG_SECONDS = 3600.0  # `zeroplay status` calls a run stopped after three silent periods
 MAX_COUNT = 2**62  # steps and other counters: int64 with headroom (as checkpoints store them)
 MAX_SEED = 2**63 - 1  # numpy seeds are non-negative; torch takes up to 2**64 - 1
+MAX_CONFIG_BYTES = 1 << 20  # a --config file (a resolved configuration is about 2 KB)
 
 #: Upper bounds of the fields of a training run that are defined outside this layer
 #: (``learner.NetworkConfig``, ``selfplay.SearchConfig``, ``learner.TrainConfig``,
@@ -346,15 +348,35 @@ def apply_overrides(config: RunConfig, tables: dict[str, Any], where: str) -> Ru
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; errors name the file."""
+    """Parse a TOML file of at most :data:`MAX_CONFIG_BYTES`; every error is one line naming the file.
+
+    Only a regular file is opened (a FIFO in its place would block the reader).
+
+    Raises:
+        ConfigError: unreadable, not a regular file, too large, not UTF-8, not TOML, or
+            nested too deeply for the parser.
+    """
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        data = read_regular_file(path, max_bytes=MAX_CONFIG_BYTES)
+    except UnsafeFileError as err:
+        raise ConfigError(f"cannot read config: {err}") from None
     except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {err.start})") from None
+    return _parse_toml(text, str(path))
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        raise ConfigError(f"{where}: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a zeroplay configuration") from None
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
@@ -369,6 +391,8 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--set {short_repr(text)}: nested too deeply to be a setting") from None
     return section, key, value
 
 

@@ -95,7 +95,7 @@ def build(cls: type[T], mapping: dict[str, Any], where: str, base: T | None = No
         ok, converted = _accepts(hints[key], value)
         if not ok:
             _name_bad_entry(hints[key], value, f"{where}.{key}")
-            raise ConfigError(f"{where}.{key} = {_short(value)} is not a valid {_type_name(hints[key])}")
+            raise ConfigError(f"{where}.{key} = {short_repr(value)} is not a valid {_type_name(hints[key])}")
         values[key] = converted
     try:
         return dataclasses.replace(base, **values) if base is not None else cls(**values)
@@ -110,12 +110,12 @@ def _name_bad_entry(annotation: Any, value: Any, name: str) -> None:
     key_type, value_type = typing.get_args(annotation)
     for k, v in value.items():
         if not _accepts(key_type, k)[0]:
-            raise ConfigError(f"{name}: key {_short(k)} is not a valid {_type_name(key_type)}")
+            raise ConfigError(f"{name}: key {short_repr(k)} is not a valid {_type_name(key_type)}")
         if not _accepts(value_type, v)[0]:
-            raise ConfigError(f"{name}.{k} = {_short(v)} is not a valid {_type_name(value_type)}")
+            raise ConfigError(f"{name}.{k} = {short_repr(v)} is not a valid {_type_name(value_type)}")
 
 
-def _short(value: Any, limit: int = 200) -> str:
+def short_repr(value: Any, limit: int = 200) -> str:
     """``repr(value)``, cut to ``limit`` characters (a value from a file can be of any size)."""
     try:
         text = repr(value)
