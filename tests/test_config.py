@@ -284,3 +284,11 @@ def test_the_command_names_a_config_file_it_cannot_read(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\n")
     line = _refused_before_ray(tmp_path, "--config", str(bad))
     assert line == f"zeroplay: error: {bad}: not valid UTF-8 (byte 0)"
+
+
+def test_any_string_of_a_config_is_written_as_toml_that_reads_back() -> None:
+    config = resolve("tictactoe", assignments=['train.device="cuda:\\u0007x"', 'evaluate.anchors=["a\\u007f\\"\\\\"]'])
+    assert config.train.device == "cuda:\x07x" and config.evaluate.anchors == ('a\x7f"\\',)
+    assert from_mapping(tomllib.loads(dump_toml(config)), "dumped") == config
+    with pytest.raises(ConfigError, match=r"selfplay\.device must be cpu, cuda, cuda:N or auto \(got 'cuda:\\n'\)"):
+        resolve("tictactoe", assignments=['selfplay.device="cuda:\\n"'])

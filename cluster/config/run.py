@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ class SelfPlaySettings:
     def __post_init__(self) -> None:
         _int_in("selfplay.actors", self.actors, 0, MAX_ACTORS)
         _require(isinstance(self.device, str) and (
-                 self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:")),
+                 self.device in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d{1,4}", self.device) is not None),
                  f"selfplay.device must be cpu, cuda, cuda:N or auto (got {self.device!r})")
         _require(self.inference in INFERENCE_MODES,
                  f"selfplay.inference must be one of {', '.join(INFERENCE_MODES)} (got {self.inference!r})")
@@ -412,7 +413,7 @@ def resolve(
     if game is not None:
         spec = {"name": game, **(game_options or {})}
     elif "game" in file_tables:
-        spec = dict(file_tables["game"])
+        spec = _game_table(file_tables["game"], str(config_file))
     else:
         spec = {"name": "tictactoe"}
     try:
@@ -442,8 +443,17 @@ def from_mapping(tables: dict[str, Any], where: str) -> RunConfig:
     """A full configuration (as written by :func:`dump_toml`) read back."""
     if "game" not in tables:
         raise ConfigError(f"{where}: no [game] table")
-    config = defaults(games.from_spec(dict(tables["game"])).spec())
-    return apply_overrides(config, {k: v for k, v in tables.items() if k != "game"}, where)
+    try:
+        spec = games.from_spec(_game_table(tables["game"], where)).spec()
+    except games.GameError as err:
+        raise ConfigError(f"{where}: [game]: {err}") from None
+    return apply_overrides(defaults(spec), {k: v for k, v in tables.items() if k != "game"}, where)
+
+
+def _game_table(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [game] must be a table with a name (one of {', '.join(games.names())})")
+    return dict(table)
 
 
 def dump_toml(config: RunConfig) -> str:
@@ -468,6 +478,15 @@ def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
 
 
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quote, backslash and control characters escaped."""
+    if c in '"\\':
+        return "\\" + c
+    if ord(c) < 0x20 or ord(c) == 0x7F:
+        return f"\\u{ord(c):04x}"
+    return c
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -478,7 +497,7 @@ def _toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise ConfigError(f"cannot write {value!r} to TOML")
