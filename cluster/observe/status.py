@@ -3,9 +3,10 @@
 Sources, all optional except the configuration:
 
 * ``RUN_DIR/config.toml`` - the game and key settings (its absence means "not a run");
-* the newest checkpoint's metadata (``learner.checkpoint.latest_checkpoint``) - training
-  step, weights version, path and age;
-* the last record of ``RUN_DIR/metrics.jsonl`` - games, positions, rates, buffer, actors;
+* the newest checkpoint's metadata (``learner.checkpoint.read_metadata``) - training
+  step, weights version, path and age; a damaged newer one is skipped with a warning;
+* the last record of ``RUN_DIR/metrics.jsonl`` (read from its last MiB) - games, positions,
+  rates, buffer, actors; damaged lines, or a file that cannot be read, are skipped with a warning;
   the run counts as *running* while that record is younger than three log periods;
 * ``RUN_DIR/replay/`` - number of game segments and their total size.
 """
@@ -13,7 +14,7 @@ Sources, all optional except the configuration:
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cluster.runtime.rundir import CONFIG_FILE, RunDir
 from games.errors import ZeroplayError
 
 RUNNING_PERIODS = 3  # a run whose last record is older than this many log periods is "stopped"
+METRICS_TAIL_BYTES = 1 << 20  # the newest records are in the last MiB of metrics.jsonl, however long
 
 
 class StatusError(ZeroplayError, ValueError):
@@ -54,6 +56,7 @@ class RunStatus:
     last_metrics_age_s: float | None
     rates: dict[str, float | None]
     loss: float | None
+    warnings: tuple[str, ...] = ()  # what was skipped (damaged checkpoints, metrics lines), one line each
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,18 +79,20 @@ def _key_config(config: Any) -> dict[str, Any]:
     }
 
 
-def _checkpoint_info(run_dir: Path) -> tuple[dict[str, Any] | None, Path | None, int]:
-    """(metadata of the newest checkpoint or None, its path, number of checkpoints)."""
-    from learner.checkpoint import list_checkpoints
+def _checkpoint_info(run_dir: Path, warnings: list[str]) -> tuple[dict[str, Any] | None, Path | None, int]:
+    """(metadata of the newest readable checkpoint or None, its path, number of checkpoints).
+
+    Only metadata is read (``learner.checkpoint.read_metadata``: bounded, never a FIFO);
+    each newer checkpoint whose metadata is damaged adds a warning naming its file.
+    """
+    from learner.checkpoint import CheckpointError, list_checkpoints, read_metadata
 
     found = list_checkpoints(run_dir)
     for path in reversed(found):  # the newest readable one
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(meta, dict) and isinstance(meta.get("step"), int):
-            return meta, path, len(found)
+            return read_metadata(path), path, len(found)
+        except CheckpointError as err:
+            warnings.append(f"{err}; skipped")
     return None, None, len(found)
 
 
@@ -119,7 +124,7 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         StatusError: ``run_dir`` is missing, holds no ``config.toml``, or its configuration is unreadable.
     """
     from cluster.config.run import ConfigError, from_mapping, load_toml
-    from cluster.observe.metrics import read_metrics
+    from cluster.observe.metrics import MetricsError, read_metrics
     from games import GameError
 
     run_dir = Path(run_dir)
@@ -127,15 +132,22 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
     if not run_dir.is_dir():
         raise StatusError(f"{run_dir}: no such directory")
     config_path = run_dir / CONFIG_FILE
-    if not config_path.is_file():
+    if not os.path.lexists(config_path):
         raise StatusError(f"{run_dir} holds no zeroplay run ({CONFIG_FILE} missing)")
-    try:
+    try:  # load_toml and from_mapping name the file in their messages
         config = from_mapping(load_toml(config_path), str(config_path))
     except (ConfigError, GameError) as err:
-        raise StatusError(f"{config_path}: {err}") from None
+        message = str(err)
+        raise StatusError(message if str(config_path) in message else f"{config_path}: {message}") from None
 
-    meta, ckpt_path, n_checkpoints = _checkpoint_info(run_dir)
-    records = [r for r in read_metrics(run_dir) if r.get("kind") != "evaluation"]
+    warnings: list[str] = []
+    meta, ckpt_path, n_checkpoints = _checkpoint_info(run_dir, warnings)
+    try:
+        records = read_metrics(run_dir, tail_bytes=METRICS_TAIL_BYTES, warnings=warnings)
+    except MetricsError as err:
+        warnings.append(f"{err}; shown without metrics")
+        records = []
+    records = [r for r in records if r.get("kind") != "evaluation"]
     last = records[-1] if records else {}
     segments, replay_bytes = _replay_info(run_dir)
 
@@ -182,6 +194,7 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
             for key in ("games_per_s", "positions_per_s", "simulations_per_s", "steps_per_s")
         },
         loss=_opt_float(last.get("loss")),
+        warnings=tuple(warnings),
     )
 
 
