@@ -24,7 +24,7 @@ from cluster.config.resources import Machine, validate_resources
 from cluster.config.run import ConfigError, RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink, trim_metrics
 from cluster.runtime.ray_setup import check_capacity, connect, embedded_cpus, will_start_embedded
-from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir
+from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir, resume_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -403,12 +403,19 @@ def run_training(
 ) -> dict[str, Any]:
     """Prepare the run directory, connect to Ray, train, and save a final checkpoint.
 
+    Before Ray starts: the configuration is checked against this machine
+    (``cluster.config.resources``), and a resumed run finds the newest checkpoint that
+    verifies (one warning on stderr per damaged newer one; a RunDirError if none does).
     SIGINT/SIGTERM end the run early but cleanly (a final checkpoint is written).
     """
     import ray
 
     if resume:
         config = prepare_run_dir(run_dir, config, resume=True)
+        checkpoint, skipped = resume_checkpoint(run_dir)  # the learner resumes from the same one
+        for warning in skipped:
+            print(f"zeroplay: warning: {warning}; resuming from {checkpoint.name if checkpoint else 'scratch'}",
+                  file=sys.stderr, flush=True)
     else:
         check_new_run_dir(run_dir)
     assert config is not None
