@@ -224,3 +224,13 @@ def test_records_are_written_without_nan_or_infinity(tmp_path: Path) -> None:
     assert "NaN" not in text and "Infinity" not in text
     (written,) = read_metrics(tmp_path)
     assert written["loss"] is None and written["lr"] is None and written["nested"] == {"x": None}
+
+
+def test_the_progress_shows_how_many_actors_wait_and_why(tmp_path: Path) -> None:
+    waiting = record(3, actors=2, actors_running=1, actors_waiting=1, actors_waiting_for="needs 1 CPU (0 free)")
+    assert "actors 1 running, 1 waiting: needs 1 CPU (0 free)" in plain_line(waiting)
+    assert plain_line(record(3, actors=2, actors_waiting=0)).endswith("actors 2")
+    from cluster.observe.metrics import live_lines
+
+    assert any("actors     1 running, 1 waiting: needs 1 CPU (0 free)" in line for line in live_lines(waiting))
+    assert plain_line(record(3, actors=2, actors_starting=1)).endswith("actors 1 running, 1 starting")

@@ -184,3 +184,14 @@ def test_the_command_warns_once_per_damaged_file_and_errs_in_one_line(tmp_path: 
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [f"zeroplay: error: {run_dir / 'config.toml'}: nested too deeply to be a "
                                         "zeroplay configuration"]
+
+
+def test_status_shows_the_actors_that_wait_for_resources(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "run")
+    metrics = run_dir / "metrics.jsonl"
+    last = {"time": time.time(), "step": 41, "weights_version": 3, "actors": 2, "actors_running": 0,
+            "actors_waiting": 2, "actors_waiting_for": "needs 1 CPU (0 free)", "actor_restarts": 1}
+    metrics.write_text(metrics.read_text() + "\n" + json.dumps(last) + "\n")
+    status = run_status(run_dir)
+    assert status.actors == 2 and status.actors_waiting == 2 and status.actors_waiting_for == "needs 1 CPU (0 free)"
+    assert "actors     2, 0 running, 2 waiting: needs 1 CPU (0 free) (1 restarts)" in render(status.to_dict())

@@ -58,6 +58,8 @@ TAGS: dict[str, str] = {
     "mean_game_length": "selfplay/mean_game_length",
     "policy_lag_mean": "selfplay/policy_lag_mean",
     "actors": "actors/count",
+    "actors_running": "actors/running",
+    "actors_waiting": "actors/waiting",
     "actor_restarts": "actors/restarts",
     "ray_overhead": "overhead/ray",
     "weights_broadcast": "overhead/weights_broadcast",
@@ -294,8 +296,25 @@ def plain_line(record: Mapping[str, Any]) -> str:
         f"v{int(record.get('weights_version') or 0):<4d} "
         f"games {int(record.get('games') or 0):7d}  pos/s {_fmt(record.get('positions_per_s'), '7.0f', '      -')}  "
         f"sims/s {_fmt(record.get('simulations_per_s'), '8.0f', '       -')}  loss {_fmt(record.get('loss'), '.3f')}  "
-        f"replay {int(record.get('replay_size') or 0)}  actors {int(record.get('actors') or 0)}"
+        f"replay {int(record.get('replay_size') or 0)}  actors {actors_text(record)}"
     )
+
+
+def actors_text(record: Mapping[str, Any]) -> str:
+    """The self-play actors of a record: ``2``, or ``1 running, 1 waiting: needs 1 CPU (0 free)``
+    (and ``N starting`` for new actors Ray has not placed yet)."""
+    total = int(_number(record.get("actors")) or 0)
+    waiting = int(_number(record.get("actors_waiting")) or 0)
+    starting = int(_number(record.get("actors_starting")) or 0)
+    if not waiting and not starting:
+        return str(total)
+    parts = [f"{total - waiting - starting} running"]
+    if starting:
+        parts.append(f"{starting} starting")
+    if waiting:
+        reason = record.get("actors_waiting_for")
+        parts.append(f"{waiting} waiting" + (f": {reason}" if isinstance(reason, str) else ""))
+    return ", ".join(parts)
 
 
 def live_lines(record: Mapping[str, Any]) -> list[str]:
@@ -318,7 +337,7 @@ def live_lines(record: Mapping[str, Any]) -> list[str]:
         f"  replay     size {int(r.get('replay_size') or 0)}  samples/position "
         f"{_fmt(r.get('samples_per_position'), '.2f')}  policy lag {_fmt(r.get('policy_lag_mean'), '.2f')}  "
         f"rejected {int(r.get('rejected_games') or 0)}",
-        f"  actors     {int(r.get('actors') or 0)}  restarts {int(r.get('actor_restarts') or 0)}  "
+        f"  actors     {actors_text(r)}  restarts {int(r.get('actor_restarts') or 0)}  "
         f"ray overhead {_fmt(_pct(r.get('ray_overhead')), '.1f')}%  "
         f"weights {_fmt(_pct(r.get('weights_broadcast')), '.2f')}%",
         f"  checkpoint {checkpoint if checkpoint else '-'}",

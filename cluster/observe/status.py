@@ -50,6 +50,9 @@ class RunStatus:
     replay_size: int | None
     samples_per_position: float | None
     actors: int | None
+    actors_waiting: int | None  # of ``actors``, those Ray has not placed (restarting or short of resources)
+    actors_waiting_for: str | None  # why, e.g. "needs 1 CPU (0 free)"
+    actors_starting: int | None  # of ``actors``, new ones Ray has not placed yet
     actor_restarts: int | None
     elapsed_s: float | None
     last_metrics_unix: float | None
@@ -185,6 +188,9 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         replay_size=_opt_int(last.get("replay_size")),
         samples_per_position=_opt_float(last.get("samples_per_position")),
         actors=_opt_int(last.get("actors")),
+        actors_waiting=_opt_int(last.get("actors_waiting")),
+        actors_starting=_opt_int(last.get("actors_starting")),
+        actors_waiting_for=str(last["actors_waiting_for"])[:200] if last.get("actors_waiting_for") else None,
         actor_restarts=_opt_int(last.get("actor_restarts")),
         elapsed_s=_opt_float(last.get("elapsed")),
         last_metrics_unix=last_time,
@@ -221,6 +227,15 @@ def _or_dash(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _actors(s: dict[str, Any]) -> str:
+    """``2``, or ``2, 1 running, 1 waiting: needs 1 CPU (0 free)`` (see ``cluster.observe.metrics.actors_text``)."""
+    from cluster.observe.metrics import actors_text
+
+    if s["actors"] is None or not (s.get("actors_waiting") or s.get("actors_starting")):
+        return _or_dash(s["actors"])
+    return f"{s['actors']}, " + actors_text(s)
+
+
 def render(status: dict[str, Any]) -> str:
     """Human-readable text of :meth:`RunStatus.to_dict`."""
     s = status
@@ -241,7 +256,7 @@ def render(status: dict[str, Any]) -> str:
         f"replay     buffer {_or_dash(s['replay_size'])} positions, samples/position "
         f"{_or_dash(s['samples_per_position'], '.2f')}; {s['replay_segments']} segment(s), "
         f"{_bytes(s['replay_bytes'])} on disk",
-        f"actors     {_or_dash(s['actors'])} ({_or_dash(s['actor_restarts'])} restarts)",
+        f"actors     {_actors(s)} ({_or_dash(s['actor_restarts'])} restarts)",
         f"checkpoint {s['checkpoint'] or '-'} ({_age(s['checkpoint_age_s'])}; {s['checkpoints']} kept)",
     ]
     return "\n".join(lines)
