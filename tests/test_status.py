@@ -195,3 +195,15 @@ def test_status_shows_the_actors_that_wait_for_resources(tmp_path: Path) -> None
     status = run_status(run_dir)
     assert status.actors == 2 and status.actors_waiting == 2 and status.actors_waiting_for == "needs 1 CPU (0 free)"
     assert "actors     2, 0 running, 2 waiting: needs 1 CPU (0 free) (1 restarts)" in render(status.to_dict())
+
+
+def test_status_shows_what_the_replay_skipped_when_it_reloaded(tmp_path: Path) -> None:
+    run_dir = make_run(tmp_path / "run")
+    metrics = run_dir / "metrics.jsonl"
+    last = {"time": time.time(), "step": 41, "weights_version": 3, "replay_load_skipped_records": 3,
+            "replay_load_skipped_files": 1}
+    metrics.write_text(metrics.read_text() + "\n" + json.dumps(last) + "\n")
+    status = run_status(run_dir)
+    assert status.replay_load_skipped_records == 3 and status.replay_load_skipped_files == 1
+    assert "on reload 3 damaged record(s) and 1 file(s) skipped" in render(status.to_dict())
+    assert "skipped" not in render(run_status(make_run(tmp_path / "clean")).to_dict())

@@ -118,3 +118,19 @@ def test_chunks_that_fail_back_off_and_a_retired_actors_chunk_leaves_no_node(tmp
     assert pending == {}  # 2 s now
     with running(trainer):
         pass
+
+
+def test_the_metrics_say_what_the_replay_skipped_on_reload(tmp_path: Path) -> None:
+    import time
+
+    run_dir = tmp_path / "run"
+    first = run_training(tiny_config(5), run_dir, out=io.StringIO())
+    segment = sorted((run_dir / "replay").glob("segment-*.zpseg"))[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one damaged record, skipped when the replay reloads
+    segment.write_bytes(bytes(data))
+    resumed_at = time.time()
+    run_training(tiny_config(first["step"] + 10), run_dir, resume=True, out=io.StringIO())
+    resumed = [r for r in metrics_records(run_dir) if r["time"] >= resumed_at]
+    assert resumed and resumed[-1]["replay_load_skipped_records"] >= 1
+    assert resumed[-1]["replay_load_skipped_files"] == 0

@@ -55,6 +55,8 @@ TAGS: dict[str, str] = {
     "replay_size": "replay/size",
     "samples_per_position": "replay/samples_per_position",
     "rejected_games": "replay/rejected_games",
+    "replay_load_skipped_records": "replay/load_skipped_records",
+    "replay_load_skipped_files": "replay/load_skipped_files",
     "mean_game_length": "selfplay/mean_game_length",
     "policy_lag_mean": "selfplay/policy_lag_mean",
     "actors": "actors/count",

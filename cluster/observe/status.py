@@ -48,6 +48,8 @@ class RunStatus:
     replay_segments: int
     replay_bytes: int
     replay_size: int | None
+    replay_load_skipped_records: int | None  # damaged records the replay skipped when it last reloaded
+    replay_load_skipped_files: int | None  # segment files it could not read at all
     samples_per_position: float | None
     actors: int | None
     actors_waiting: int | None  # of ``actors``, those Ray has not placed (restarting or short of resources)
@@ -186,6 +188,8 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         replay_segments=segments,
         replay_bytes=replay_bytes,
         replay_size=_opt_int(last.get("replay_size")),
+        replay_load_skipped_records=_opt_int(last.get("replay_load_skipped_records")),
+        replay_load_skipped_files=_opt_int(last.get("replay_load_skipped_files")),
         samples_per_position=_opt_float(last.get("samples_per_position")),
         actors=_opt_int(last.get("actors")),
         actors_waiting=_opt_int(last.get("actors_waiting")),
@@ -227,6 +231,13 @@ def _or_dash(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _skipped(s: dict[str, Any]) -> str:
+    records, files = s.get("replay_load_skipped_records") or 0, s.get("replay_load_skipped_files") or 0
+    if not records and not files:
+        return ""
+    return f"; on reload {records} damaged record(s) and {files} file(s) skipped"
+
+
 def _actors(s: dict[str, Any]) -> str:
     """``2``, or ``2, 1 running, 1 waiting: needs 1 CPU (0 free)`` (see ``cluster.observe.metrics.actors_text``)."""
     from cluster.observe.metrics import actors_text
@@ -255,7 +266,7 @@ def render(status: dict[str, Any]) -> str:
         f"sims/s {_or_dash(rates['simulations_per_s'], '.0f')}, steps/s {_or_dash(rates['steps_per_s'], '.2f')}",
         f"replay     buffer {_or_dash(s['replay_size'])} positions, samples/position "
         f"{_or_dash(s['samples_per_position'], '.2f')}; {s['replay_segments']} segment(s), "
-        f"{_bytes(s['replay_bytes'])} on disk",
+        f"{_bytes(s['replay_bytes'])} on disk{_skipped(s)}",
         f"actors     {_actors(s)} ({_or_dash(s['actor_restarts'])} restarts)",
         f"checkpoint {s['checkpoint'] or '-'} ({_age(s['checkpoint_age_s'])}; {s['checkpoints']} kept)",
     ]

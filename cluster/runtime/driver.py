@@ -468,6 +468,8 @@ class Trainer:
             "mean_game_length": replay.get("mean_game_length"),
             "policy_lag_mean": replay.get("policy_lag_mean"),
             "rejected_games": replay.get("rejected", t.rejected),
+            "replay_load_skipped_records": replay.get("load_skipped_records"),
+            "replay_load_skipped_files": replay.get("load_skipped_files"),
             "actors": len(self.actors),
             "actors_running": census.running,
             "actors_waiting": census.waiting,
