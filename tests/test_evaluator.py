@@ -141,3 +141,31 @@ def test_evaluate_command(tmp_path, capsys) -> None:
     assert main(argv) == 0 and capsys.readouterr().out == ""
     assert main(["evaluate", str(tmp_path), "--games", "3"]) == 2
     assert "even" in capsys.readouterr().err
+
+
+def test_a_damaged_ladder_file_is_one_error_naming_it(tmp_path) -> None:
+    import os
+
+    from cluster.arena.ladder import MAX_LADDER_BYTES, LadderError, empty_ladder
+
+    path = tmp_path / "ladder.json"
+    good = json.dumps(empty_ladder())
+    cases = {
+        b"\xff" + good.encode(): r"not valid UTF-8 \(byte 0\)",
+        good.replace('"seen": 0', '"seen": NaN').encode(): r"not valid JSON.*NaN",
+        good.replace('"seen": 0', '"seen": 1e999').encode(): r"not valid JSON.*1e999",
+        b'{"format": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": r"nested too deeply",
+        b" " * (MAX_LADDER_BYTES + 1): rf"larger than {MAX_LADDER_BYTES} bytes",
+    }
+    for data, message in cases.items():
+        path.write_bytes(data)
+        with pytest.raises(LadderError, match=rf"{path}.*{message}"):
+            read_ladder(tmp_path)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(LadderError, match=rf"{path} is a directory"):
+        read_ladder(tmp_path)
+    path.rmdir()
+    os.mkfifo(path)
+    with pytest.raises(LadderError, match=rf"{path} is a FIFO"):  # refused before it is opened
+        read_ladder(tmp_path)

@@ -148,3 +148,89 @@ def test_purge_step_hides_the_abandoned_tail_on_resume(tmp_path: Path) -> None:
     acc = EventAccumulator(str(tmp_path / "tensorboard"))
     acc.Reload()
     assert [e.step for e in acc.Scalars("loss/total")] == [10, 15]
+
+
+# ----------------------------------------------------------------------------- damaged metrics.jsonl
+def _damaged_lines() -> list[bytes]:
+    """Lines a crash, a disk error or another program can leave in metrics.jsonl, each ending in a newline."""
+    from cluster.observe.metrics import MAX_LINE_BYTES
+
+    return [
+        b'{"step": 2, "loss": \xff\xfe}\n',  # not UTF-8
+        b'{"step": 3, "loss": NaN}\n',
+        b'{"step": 4, "loss": -Infinity}\n',
+        b'{"a": ' * 100_000 + b"1" + b"}" * 100_000 + b"\n",  # nested too deeply for the parser
+        b'{"step": 5, "pad": "' + b"x" * MAX_LINE_BYTES + b'"}\n',  # beyond the line bound
+        b"[1, 2, 3]\n",
+        b'{"step": "six"}\n',
+        b'{"step": -7}\n',
+        b'{"step": 1e400}\n',
+        b"\n",  # blank: not damage
+    ]
+
+
+def test_damaged_lines_are_skipped_with_one_warning_naming_the_file(tmp_path: Path) -> None:
+    text = json.dumps(record(1)).encode() + b"\n" + b"".join(_damaged_lines()) + json.dumps(record(8)).encode() + b"\n"
+    (tmp_path / "metrics.jsonl").write_bytes(text)
+    warnings: list[str] = []
+    assert [r["step"] for r in read_metrics(tmp_path, warnings=warnings)] == [1, 8]
+    assert len(warnings) == 1
+    assert str(tmp_path / "metrics.jsonl") in warnings[0] and "skipped 9 damaged line(s)" in warnings[0]
+    assert "not UTF-8" in warnings[0]  # the first one's reason
+
+
+def test_trim_metrics_drops_damaged_lines_and_keeps_records_up_to_the_step(tmp_path: Path, caplog) -> None:
+    from cluster.observe.metrics import trim_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b"".join(json.dumps(record(s)).encode() + b"\n" + line
+                              for s, line in zip(range(1, 20), _damaged_lines(), strict=False)))
+    with caplog.at_level("WARNING"):
+        trim_metrics(path, 5)
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2, 3, 4, 5]
+    assert "skipped 9 damaged line(s)" in caplog.text and str(path) in caplog.text
+
+
+def test_a_metrics_file_that_is_not_a_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    import os
+
+    from cluster.observe.metrics import MetricsError, trim_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.mkdir()
+    with pytest.raises(MetricsError, match=rf"{path} is a directory"):
+        read_metrics(tmp_path)
+    with pytest.raises(MetricsError, match=rf"{path} is a directory"):
+        trim_metrics(path, 5)
+    path.rmdir()
+    os.mkfifo(path)
+    with pytest.raises(MetricsError, match=rf"{path} is a FIFO"):  # refused, never opened: no writer to wait for
+        read_metrics(tmp_path)
+
+
+def test_the_newest_records_are_read_from_the_end_of_a_large_file(tmp_path: Path) -> None:
+    from cluster.observe.metrics import read_metrics
+
+    lines = [json.dumps(record(step)) for step in range(1, 3001)]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n" + '{"step": 3001, "ga')
+    tail = read_metrics(tmp_path, tail_bytes=4096)
+    assert 1 <= len(tail) < 10 and tail[-1]["step"] == 3000
+
+
+def test_records_are_written_without_nan_or_infinity(tmp_path: Path) -> None:
+    with MetricsSink(tmp_path, tensorboard=False, out=io.StringIO()) as sink:
+        sink.write(record(1, loss=float("nan"), lr=float("inf"), nested={"x": float("-inf")}))
+    text = (tmp_path / "metrics.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    (written,) = read_metrics(tmp_path)
+    assert written["loss"] is None and written["lr"] is None and written["nested"] == {"x": None}
+
+
+def test_the_progress_shows_how_many_actors_wait_and_why(tmp_path: Path) -> None:
+    waiting = record(3, actors=2, actors_running=1, actors_waiting=1, actors_waiting_for="needs 1 CPU (0 free)")
+    assert "actors 1 running, 1 waiting: needs 1 CPU (0 free)" in plain_line(waiting)
+    assert plain_line(record(3, actors=2, actors_waiting=0)).endswith("actors 2")
+    from cluster.observe.metrics import live_lines
+
+    assert any("actors     1 running, 1 waiting: needs 1 CPU (0 free)" in line for line in live_lines(waiting))
+    assert plain_line(record(3, actors=2, actors_starting=1)).endswith("actors 1 running, 1 starting")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import pytest
 import ray
 from ray.cluster_utils import Cluster
-from training_helpers import TINY_RUN, running, wait_for
+from training_helpers import TINY_RUN, metrics_records, running, wait_for
 
 from cluster.config.run import resolve
 from cluster.runtime.driver import Trainer
 from cluster.runtime.rundir import prepare_run_dir
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # each test starts a cluster of Ray nodes
 
 # Smaller still (several simulated nodes share two cores), and actors follow the cluster.
 MULTINODE = [
@@ -96,3 +97,44 @@ def test_learner_and_shared_inference_go_where_the_gpu_is(cluster, tmp_path: Pat
     finally:
         cluster.remove_node(gpu_node)
     assert result["step"] >= 5
+
+
+def _last_record(run_dir: Path) -> dict:
+    records = [r for r in metrics_records(run_dir) if r.get("kind") != "evaluation"]
+    return records[-1] if records else {}
+
+
+def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(cluster, tmp_path: Path, caplog) -> None:
+    # The head has room for the learner and one actor; the worker for one more.
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    run_dir = tmp_path / "run"
+    fixed = MULTINODE + ["selfplay.actors=2", "run.evaluate=false", "run.log_every_seconds=1.0"]
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + fixed, run__minutes=6.0),
+                             resume=False)
+    out = io.StringIO()
+    trainer = Trainer(config, run_dir, out=out)
+    with caplog.at_level(logging.WARNING, logger="cluster.runtime.driver"), running(trainer) as result:
+        wait_for(lambda: worker.node_id in trainer.actor_nodes.values() and len(trainer.actor_nodes) == 2, 120,
+                 "an actor on each node")
+        lost = next(index for index, node in trainer.actor_nodes.items() if node == worker.node_id)
+        cluster.remove_node(worker)
+        wait_for(lambda: _last_record(run_dir).get("actors_waiting") == 1, 90, "the lost node's actor to wait")
+        record = _last_record(run_dir)
+        assert record["actors"] == 2 and record["actors_running"] == 1
+        assert record["actors_waiting_for"] == "needs 1 CPU (0 free)"
+        games, step = trainer.totals.games, trainer.step
+        wait_for(lambda: trainer.totals.games > games + 20 and trainer.step > step, 90, "play on the head's actor")
+        about_lost = sorted(r.getMessage() for r in caplog.records if f"self-play actor {lost} " in r.getMessage())
+        assert len(about_lost) == 2, about_lost  # it failed; it waits for resources (not a line per retry)
+        assert "failed" in about_lost[0] and "is waiting (needs 1 CPU (0 free))" in about_lost[1]
+        assert not any("waiting" in r.getMessage() for r in caplog.records if f"actor {1 - lost} " in r.getMessage())
+        assert trainer.restarts == 1
+        assert "1 running, 1 waiting: needs 1 CPU (0 free)" in out.getvalue()
+
+        # A node joins: the waiting actor is placed there and plays again.
+        cluster.add_node(num_cpus=1)
+        wait_for(lambda: _last_record(run_dir).get("actors_waiting") == 0, 150, "the actor to be placed again")
+        wait_for(lambda: any(f"self-play actor {lost} plays again" in r.getMessage() for r in caplog.records), 30,
+                 "the actor's next chunk right after it is placed (not after its backoff)")
+    assert result["games"] > 0

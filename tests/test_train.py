@@ -91,3 +91,68 @@ def test_playout_caps_and_resignation_run_through_the_real_actors(tmp_path: Path
     assert any(t.playthrough for t in games_played) and not all(t.playthrough for t in games_played)
     progress = [r for r in metrics_records(run_dir) if "playthrough_games" in r]
     assert progress and progress[-1]["playthrough_games"] > 0
+
+
+def _chunk(node: str) -> dict:
+    return {"actor": 9, "restarted": False, "weights_version": 0, "seconds": 0.5, "games": 3, "moves": 20,
+            "simulations": 160, "positions_evaluated": 150, "evaluate_seconds": 0.2, "ray_seconds": 0.01,
+            "weights_seconds": 0.0, "accepted": 3, "rejected": 0, "positions": 20, "node": node}
+
+
+def test_chunks_that_fail_back_off_and_a_retired_actors_chunk_leaves_no_node(tmp_path: Path) -> None:
+    import time
+
+    import ray
+
+    from cluster.runtime.driver import RETRY_BACKOFF_SECONDS, Trainer
+    from cluster.runtime.rundir import prepare_run_dir
+
+    run_dir = tmp_path / "run"
+    config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=TINY_RUN + ["run.evaluate=false"],
+                                              run__minutes=2.0), resume=False)
+    trainer = Trainer(config, run_dir, out=io.StringIO())
+    assert list(trainer.actors) == [0]
+
+    # A chunk of an actor already retired: its games count, its node is not recorded, nothing is resubmitted.
+    pending: dict = {}
+    trainer._selfplay_done(ray.put(_chunk("node-that-left")), 7, pending)
+    assert trainer.totals.games == 3 and 7 not in trainer.actor_nodes and pending == {}
+
+    # A failed chunk: no resubmission at once, one after the backoff; a second failure waits twice as long.
+    @ray.remote(num_cpus=0)  # the learner and the actor hold both CPUs
+    def fail() -> None:
+        raise RuntimeError("actor gone")
+
+    trainer._selfplay_done(fail.remote(), 0, pending)
+    assert pending == {} and trainer.restarts == 1
+    trainer._retry_due(pending)
+    assert pending == {}
+    time.sleep(RETRY_BACKOFF_SECONDS + 0.1)
+    trainer._retry_due(pending)
+    assert list(pending.values()) == [("selfplay", 0)]
+    ray.cancel(next(iter(pending)))
+    pending.clear()
+    trainer._selfplay_done(fail.remote(), 0, pending)
+    assert trainer.restarts == 1  # one failure in a row counts once
+    time.sleep(RETRY_BACKOFF_SECONDS + 0.1)
+    trainer._retry_due(pending)
+    assert pending == {}  # 2 s now
+    with running(trainer):
+        pass
+
+
+def test_the_metrics_say_what_the_replay_skipped_on_reload(tmp_path: Path) -> None:
+    import time
+
+    run_dir = tmp_path / "run"
+    run_training(tiny_config(5), run_dir, out=io.StringIO())
+    segment = sorted((run_dir / "replay").glob("segment-*.zpseg"))[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one damaged record, skipped when the replay reloads
+    segment.write_bytes(bytes(data))
+    resumed_at = time.time()
+    # Some seconds, not some steps: the resumed run writes records (one a second) before it stops.
+    run_training(resolve("tictactoe", run__minutes=0.15), run_dir, resume=True, out=io.StringIO())
+    resumed = [r for r in metrics_records(run_dir) if r["time"] >= resumed_at]
+    assert resumed and resumed[-1]["replay_load_skipped_records"] >= 1
+    assert resumed[-1]["replay_load_skipped_files"] == 0

@@ -7,13 +7,14 @@ evaluator killed in the middle of one rates it again when it restarts.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from cluster.runtime.rundir import RunDir
 from games.errors import ZeroplayError
-from selfplay.storage import atomic_write_bytes
+from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file
 
 
 class LadderError(ZeroplayError, ValueError):
@@ -21,6 +22,8 @@ class LadderError(ZeroplayError, ValueError):
 
 
 LADDER_FORMAT = "zeroplay-ladder"
+#: A rated checkpoint adds a few hundred bytes: this holds some hundred thousand.
+MAX_LADDER_BYTES = 64 << 20
 
 
 
@@ -48,20 +51,29 @@ def empty_ladder() -> dict[str, Any]:
 def read_ladder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """``RUN_DIR/ladder.json`` (None if absent).
 
+    Only a regular file of at most :data:`MAX_LADDER_BYTES` is read (a FIFO in its place
+    is refused before it is opened); it must be UTF-8 JSON without NaN or Infinity.
+
     Raises:
         LadderError: the file exists but is not a readable ladder (naming it).
     """
     path = RunDir(run_dir).ladder
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_regular_file(path, max_bytes=MAX_LADDER_BYTES)
     except FileNotFoundError:
         return None
+    except UnsafeFileError as err:
+        raise LadderError(f"cannot read the ladder: {err}") from None
     except OSError as err:
-        raise LadderError(f"{path}: cannot read the ladder: {err}") from None
+        raise LadderError(f"{path}: cannot read the ladder: {err.strerror or err}") from None
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float)
+    except UnicodeDecodeError as err:
+        raise LadderError(f"{path}: the ladder is not valid UTF-8 (byte {err.start})") from None
+    except RecursionError:
+        raise LadderError(f"{path}: the ladder is nested too deeply to be one") from None
     except ValueError as err:
-        raise LadderError(f"{path}: the ladder is not valid JSON: {err}") from None
+        raise LadderError(f"{path}: the ladder is not valid JSON: {str(err).splitlines()[0][:200]}") from None
     if not isinstance(data, dict) or data.get("format") != LADDER_FORMAT:
         raise LadderError(f"{path}: not a zeroplay ladder file")
     if data.get("format_version") != LADDER_VERSION:
@@ -76,10 +88,21 @@ def read_ladder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is beyond a float")
+    return value
+
+
 def checkpoint_id(step: int) -> str:
     """A checkpoint's name on the ladder: ``step-<step>``."""
     return f"step-{int(step)}"
 
 
-__all__ = ["LADDER_FORMAT", "LADDER_VERSION", "LadderError", "checkpoint_id", "empty_ladder", "read_ladder",
-           "write_ladder"]
+__all__ = ["LADDER_FORMAT", "LADDER_VERSION", "MAX_LADDER_BYTES", "LadderError", "checkpoint_id", "empty_ladder",
+           "read_ladder", "write_ladder"]

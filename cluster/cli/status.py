@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from cluster.cli.common import emit
@@ -11,6 +12,8 @@ from cluster.observe.status import render, run_status
 
 def cmd_status(args: argparse.Namespace) -> int:
     status = run_status(args.run_dir)
+    for warning in status.warnings:
+        print(f"zeroplay: warning: {warning}", file=sys.stderr)
     emit(status.to_dict(), args.json, render)
     return 0
 

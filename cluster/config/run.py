@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,70 @@ from typing import Any
 import games
 from cluster.arena.evaluator import EvaluatorConfig
 from cluster.config.presets import preset
-from cluster.config.settings import ConfigError, build, to_mapping
+from cluster.config.settings import ConfigError, build, short_repr, to_mapping
 from learner.backends import check_backend_name
 from learner.network import NetworkConfig
 from learner.replay import ReplayConfigError, ReplayWindow
 from learner.train import TrainConfig
 from selfplay.resignation import ResignationSettings
 from selfplay.search import SearchConfig
+from selfplay.storage import UnsafeFileError, read_regular_file
 from selfplay.worker import WorkerConfig
 
 INFERENCE_MODES = ("local", "shared")
 SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
+
+# Bounds of the run configuration. A value beyond one cannot work: it overflows a counter,
+# asks Ray for what it cannot count, or allocates beyond any machine. What a given machine
+# holds is checked separately, before Ray starts (``cluster.config.resources``).
+MAX_ACTORS = 10_000  # Ray actors of one run; far more than the CPUs of any cluster we run on
+MAX_GAMES_PER_ACTOR = 1 << 16  # G: one actor's inference batch; beyond it a batch no longer fits a GPU
+MAX_CHUNK_SECONDS = 600.0  # new weights reach an actor only between chunks, and a stop waits for one
+MAX_THREADS = 1024
+MAX_INFERENCE_BATCH = 1 << 20
+MAX_RESOURCE_AMOUNT = 1_000_000  # of a CPU, GPU or custom Ray resource; Ray counts them in fixed point
+RESOURCE_STEP = 0.0001  # the smallest amount Ray counts
+MAX_REPLAY_CAPACITY = 1 << 40  # positions; the memory a machine has is the real bound (see resources)
+MAX_SEGMENT_BYTES = 1 << 30  # a replay segment is read whole when the replay actor reloads
+MAX_SAMPLE_GAMES_KEEP = 100_000  # files in RUN_DIR/games
+MAX_LOG_SECONDS = 3600.0  # `zeroplay status` calls a run stopped after three silent periods
+MAX_COUNT = 2**62  # steps and other counters: int64 with headroom (as checkpoints store them)
+MAX_SEED = 2**63 - 1  # numpy seeds are non-negative; torch takes up to 2**64 - 1
+MAX_CONFIG_BYTES = 1 << 20  # a --config file (a resolved configuration is about 2 KB)
+
+#: Upper bounds of the fields of a training run that are defined outside this layer
+#: (``learner.NetworkConfig``, ``selfplay.SearchConfig``, ``learner.TrainConfig``,
+#: ``EvaluatorConfig``), which check only their lower bounds: engines search further than
+#: self-play does, and a checkpoint's network is sized by the checkpoint.
+FIELD_BOUNDS: dict[tuple[str, str], int] = {
+    # KataGo's largest nets are 60 blocks x 768 channels; AlphaZero's 40 x 256.
+    ("network", "blocks"): 256,
+    ("network", "channels"): 4096,
+    ("network", "policy_channels"): 4096,
+    ("network", "value_channels"): 4096,
+    ("network", "value_hidden"): 4096,
+    # Self-play searches 16-1600 simulations a move in the published systems.
+    ("search", "num_simulations"): 100_000,
+    ("search", "gumbel_num_considered"): 4096,
+    ("search", "temperature_moves"): MAX_COUNT,
+    # AlphaZero trained with batches of 4096 over many TPUs; KataGo with 256.
+    ("train", "batch_size"): 1 << 16,
+    ("train", "warmup_steps"): MAX_COUNT,
+    ("train", "total_steps"): MAX_COUNT,
+    ("train", "publish_every"): MAX_COUNT,
+    ("train", "checkpoint_every"): MAX_COUNT,
+    ("train", "keep_checkpoints"): 10_000,
+    ("train", "seed"): MAX_SEED,
+    ("evaluate", "games_per_pairing"): 100_000,
+    ("evaluate", "sims"): 100_000,
+    ("evaluate", "opponents"): 1000,
+    ("evaluate", "every_checkpoints"): MAX_COUNT,
+    ("evaluate", "threads"): MAX_THREADS,
+    ("evaluate", "opening_plies"): 1000,
+    ("evaluate", "seed"): MAX_SEED,
+}
+#: Lower bounds where the field's own class has none.
+FIELD_MINIMA: dict[tuple[str, str], int] = {("train", "seed"): 0, ("evaluate", "seed"): 0}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -129,22 +183,24 @@ class SelfPlaySettings:
             raise ConfigError(f"[selfplay]: {err}".replace("WorkerConfig.", "selfplay.")) from None
 
     def __post_init__(self) -> None:
-        _require(self.actors >= 0, "selfplay.actors must be >= 0")
-        _require(self.device in ("cpu", "cuda", "auto") or self.device.startswith("cuda:"),
+        _int_in("selfplay.actors", self.actors, 0, MAX_ACTORS)
+        _require(isinstance(self.device, str) and (
+                 self.device in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d{1,4}", self.device) is not None),
                  f"selfplay.device must be cpu, cuda, cuda:N or auto (got {self.device!r})")
         _require(self.inference in INFERENCE_MODES,
                  f"selfplay.inference must be one of {', '.join(INFERENCE_MODES)} (got {self.inference!r})")
-        _require(self.inference_num_cpus >= 0, "selfplay.inference_num_cpus must be >= 0")
-        _require(self.inference_num_gpus >= 0, "selfplay.inference_num_gpus must be >= 0")
-        _require(self.inference_max_batch >= 1, "selfplay.inference_max_batch must be >= 1")
+        _amount("selfplay.inference_num_cpus", self.inference_num_cpus)
+        _amount("selfplay.inference_num_gpus", self.inference_num_gpus)
         try:
             check_backend_name(self.inference_backend)
         except ValueError as err:
             raise ConfigError(f"selfplay.inference_backend: {err}") from None
-        _require(self.games_per_actor >= 1, "selfplay.games_per_actor must be >= 1")
-        _require(self.chunk_seconds > 0, "selfplay.chunk_seconds must be > 0")
-        _require(self.torch_threads >= 1, "selfplay.torch_threads must be >= 1")
-        _require(self.num_gpus >= 0, "selfplay.num_gpus must be >= 0")
+        _int_in("selfplay.inference_max_batch", self.inference_max_batch, 1, MAX_INFERENCE_BATCH)
+        _int_in("selfplay.games_per_actor", self.games_per_actor, 1, MAX_GAMES_PER_ACTOR)
+        _number_in("selfplay.chunk_seconds", self.chunk_seconds, 0.0, MAX_CHUNK_SECONDS, low_open=True)
+        _int_in("selfplay.torch_threads", self.torch_threads, 1, MAX_THREADS)
+        _amount("selfplay.num_gpus", self.num_gpus)
+        _resources("selfplay.resources", self.resources)
 
 
 # ReplayWindow field -> the replay setting that gives it.
@@ -193,7 +249,7 @@ class ReplaySettings:
     window_growth: float = 0.4
 
     def __post_init__(self) -> None:
-        _require(self.capacity >= 1, "replay.capacity must be >= 1")
+        _int_in("replay.capacity", self.capacity, 1, MAX_REPLAY_CAPACITY)
         try:
             self.window_config()
         except ReplayConfigError as err:
@@ -202,11 +258,13 @@ class ReplaySettings:
                 message = message.replace(f"ReplayWindow.{field} ", f"replay.{key} ")
             raise ConfigError(message) from None
         _require(0.0 <= self.value_q_weight <= 1.0, "replay.value_q_weight must be in [0, 1]")
-        _require(self.sample_games_every >= 0, "replay.sample_games_every must be >= 0")
-        _require(self.sample_games_keep >= 1, "replay.sample_games_keep must be >= 1")
-        _require(0 <= self.min_positions, "replay.min_positions must be >= 0")
+        _int_in("replay.sample_games_every", self.sample_games_every, 0, MAX_COUNT)
+        _int_in("replay.sample_games_keep", self.sample_games_keep, 1, MAX_SAMPLE_GAMES_KEEP)
+        _int_in("replay.min_positions", self.min_positions, 0, MAX_REPLAY_CAPACITY)
+        # inf: no cap on the samples drawn per position.
         _require(self.max_samples_per_position > 0, "replay.max_samples_per_position must be > 0")
-        _require(self.segment_bytes >= 1 << 16, "replay.segment_bytes must be >= 65536")
+        _int_in("replay.segment_bytes", self.segment_bytes, 1 << 16, MAX_SEGMENT_BYTES)
+        _resources("replay.resources", self.resources)
 
     def window_config(self) -> ReplayWindow:
         """The replay window these settings describe."""
@@ -254,11 +312,15 @@ class RunSettings:
     init_records: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # inf minutes: no time limit.
         _require(self.minutes is None or self.minutes > 0, "run.minutes must be > 0")
-        _require(self.steps is None or self.steps >= 1, "run.steps must be >= 1")
-        _require(self.log_every_seconds > 0, "run.log_every_seconds must be > 0")
-        _require(self.learner_num_cpus >= 0, "run.learner_num_cpus must be >= 0")
-        _require(self.learner_num_gpus >= 0, "run.learner_num_gpus must be >= 0")
+        if self.steps is not None:
+            _int_in("run.steps", self.steps, 1, MAX_COUNT)
+        _int_in("run.seed", self.seed, 0, MAX_SEED)
+        _number_in("run.log_every_seconds", self.log_every_seconds, 0.0, MAX_LOG_SECONDS, low_open=True)
+        _amount("run.learner_num_cpus", self.learner_num_cpus)
+        _amount("run.learner_num_gpus", self.learner_num_gpus)
+        _resources("run.learner_resources", self.learner_resources)
         _require(self.init is None or 0 < len(self.init) <= 4096, "run.init must be a path of 1..4096 characters")
         _require(len(self.init_records) <= 1000, "run.init_records takes at most 1000 paths")
         _require(all(0 < len(p) <= 4096 for p in self.init_records),
@@ -279,6 +341,12 @@ class RunConfig:
     run: RunSettings
 
     def __post_init__(self) -> None:
+        for (section, key), most in FIELD_BOUNDS.items():
+            value = getattr(getattr(self, section), key)
+            least = FIELD_MINIMA.get((section, key))
+            if isinstance(value, int) and not (value <= most and (least is None or value >= least)):
+                bound = f"at most {most}" if least is None else f"in [{least}, {most}]"
+                raise ConfigError(f"{section}.{key} = {value} is out of range: {bound}")
         self.selfplay.worker_config(self.search)  # settings that depend on each other (cheap vs full budget)
 
     def make_game(self) -> games.Game:
@@ -291,6 +359,46 @@ class RunConfig:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_in(name: str, value: Any, low: int, high: int) -> None:
+    _require(_is_int(value) and low <= value <= high, f"{name} must be an integer in [{low}, {high}] (got {value!r})")
+
+
+def _number_in(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
+    ok = _is_number(value) and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    _require(ok, f"{name} must be a finite number in {'(' if low_open else '['}{_num(low)}, {_num(high)}] "
+                 f"(got {value!r})")
+
+
+def _num(x: float) -> str:
+    """A bound as written in a message: ``600``, not ``600.0`` or ``6e+02``."""
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def _amount(name: str, value: Any) -> None:
+    """A quantity of a Ray resource: finite, in [0, MAX_RESOURCE_AMOUNT], and one Ray can count."""
+    _number_in(name, value, 0.0, MAX_RESOURCE_AMOUNT)
+    _require(value == 0 or value >= RESOURCE_STEP,
+             f"{name} = {value!r}: Ray counts resources in steps of {RESOURCE_STEP} (use 0 or at least that)")
+
+
+def _resources(name: str, resources: Any) -> None:
+    """Ray custom resources ``{name: amount}``: printable names other than CPU/GPU, amounts as :func:`_amount`."""
+    _require(isinstance(resources, dict), f"{name} must be a table of resource amounts (got {resources!r})")
+    for key, value in resources.items():
+        _require(isinstance(key, str) and 0 < len(key) <= 256 and key.isprintable(),
+                 f"{name}: resource name {key!r} must be 1-256 printable characters")
+        _require(key not in ("CPU", "GPU"), f"{name}.{key}: CPU and GPU are set by their own keys, not as resources")
+        _amount(f"{name}.{key}", value)
 
 
 def defaults(game_spec: dict[str, Any]) -> RunConfig:
@@ -342,19 +450,42 @@ def apply_overrides(config: RunConfig, tables: dict[str, Any], where: str) -> Ru
     for section, cls in _SECTION_TYPES.items():
         if section in tables:
             parts[section] = build(cls, tables[section], f"{where}: {section}", base=getattr(config, section))
-    return dataclasses.replace(config, **parts)
+    try:
+        return dataclasses.replace(config, **parts)
+    except ConfigError as err:  # a bound across the sections (RunConfig.__post_init__)
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; errors name the file."""
+    """Parse a TOML file of at most :data:`MAX_CONFIG_BYTES`; every error is one line naming the file.
+
+    Only a regular file is opened (a FIFO in its place would block the reader).
+
+    Raises:
+        ConfigError: unreadable, not a regular file, too large, not UTF-8, not TOML, or
+            nested too deeply for the parser.
+    """
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        data = read_regular_file(path, max_bytes=MAX_CONFIG_BYTES)
+    except UnsafeFileError as err:
+        raise ConfigError(f"cannot read config: {err}") from None
     except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
+        raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {err.start})") from None
+    return _parse_toml(text, str(path))
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {err}") from None
+        raise ConfigError(f"{where}: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply to be a zeroplay configuration") from None
 
 
 def parse_assignment(text: str) -> tuple[str, str, Any]:
@@ -369,6 +500,8 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--set {short_repr(text)}: nested too deeply to be a setting") from None
     return section, key, value
 
 
@@ -388,7 +521,7 @@ def resolve(
     if game is not None:
         spec = {"name": game, **(game_options or {})}
     elif "game" in file_tables:
-        spec = dict(file_tables["game"])
+        spec = _game_table(file_tables["game"], str(config_file))
     else:
         spec = {"name": "tictactoe"}
     try:
@@ -418,8 +551,17 @@ def from_mapping(tables: dict[str, Any], where: str) -> RunConfig:
     """A full configuration (as written by :func:`dump_toml`) read back."""
     if "game" not in tables:
         raise ConfigError(f"{where}: no [game] table")
-    config = defaults(games.from_spec(dict(tables["game"])).spec())
-    return apply_overrides(config, {k: v for k, v in tables.items() if k != "game"}, where)
+    try:
+        spec = games.from_spec(_game_table(tables["game"], where)).spec()
+    except games.GameError as err:
+        raise ConfigError(f"{where}: [game]: {err}") from None
+    return apply_overrides(defaults(spec), {k: v for k, v in tables.items() if k != "game"}, where)
+
+
+def _game_table(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [game] must be a table with a name (one of {', '.join(games.names())})")
+    return dict(table)
 
 
 def dump_toml(config: RunConfig) -> str:
@@ -444,6 +586,15 @@ def _toml_key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else _toml_value(key)
 
 
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quote, backslash and control characters escaped."""
+    if c in '"\\':
+        return "\\" + c
+    if ord(c) < 0x20 or ord(c) == 0x7F:
+        return f"\\u{ord(c):04x}"
+    return c
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -454,7 +605,7 @@ def _toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise ConfigError(f"cannot write {value!r} to TOML")

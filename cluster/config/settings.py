@@ -61,7 +61,17 @@ def _accepts(annotation: Any, value: Any) -> tuple[bool, Any]:
             converted.append(c)
         return True, tuple(converted)
     if origin is dict or annotation is dict:
-        return isinstance(value, dict), dict(value) if isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return False, value
+        key_type, value_type = typing.get_args(annotation) or (typing.Any, typing.Any)
+        converted_dict = {}
+        for k, v in value.items():
+            ok_key, k = _accepts(key_type, k)
+            ok_value, v = _accepts(value_type, v)
+            if not (ok_key and ok_value):
+                return False, value
+            converted_dict[k] = v
+        return True, converted_dict
     return isinstance(value, annotation), value
 
 
@@ -84,12 +94,34 @@ def build(cls: type[T], mapping: dict[str, Any], where: str, base: T | None = No
     for key, value in mapping.items():
         ok, converted = _accepts(hints[key], value)
         if not ok:
-            raise ConfigError(f"{where}.{key} = {value!r} is not a valid {_type_name(hints[key])}")
+            _name_bad_entry(hints[key], value, f"{where}.{key}")
+            raise ConfigError(f"{where}.{key} = {short_repr(value)} is not a valid {_type_name(hints[key])}")
         values[key] = converted
     try:
         return dataclasses.replace(base, **values) if base is not None else cls(**values)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[{where}]: {err}") from None
+
+
+def _name_bad_entry(annotation: Any, value: Any, name: str) -> None:
+    """For a table typed ``dict[K, V]``: raise naming the first entry that is not a K = V."""
+    if typing.get_origin(annotation) is not dict or not isinstance(value, dict):
+        return
+    key_type, value_type = typing.get_args(annotation)
+    for k, v in value.items():
+        if not _accepts(key_type, k)[0]:
+            raise ConfigError(f"{name}: key {short_repr(k)} is not a valid {_type_name(key_type)}")
+        if not _accepts(value_type, v)[0]:
+            raise ConfigError(f"{name}.{k} = {short_repr(v)} is not a valid {_type_name(value_type)}")
+
+
+def short_repr(value: Any, limit: int = 200) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a value from a file can be of any size)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. an int with more digits than Python prints
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def to_mapping(config: Any) -> dict[str, Any]:

@@ -11,22 +11,30 @@
 * shows progress: on a terminal a live block of lines redrawn in place (plain ANSI
   cursor movement, no curses), elsewhere (Ray job logs, pipes) one plain line per record.
 
-:func:`read_metrics` reads the records back, tolerating a line torn by a crash.
+:func:`read_metrics` reads the records back, tolerating a line torn by a crash and skipping
+damaged lines with one warning; every read is bounded (a line, the file, or its tail) and
+never opens a FIFO.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import stat
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from cluster.runtime.rundir import METRICS_FILE, TENSORBOARD_DIR
+from games.errors import ZeroplayError
+from selfplay.storage import UnsafeFileError, regular_file_stat
+
+log = logging.getLogger(__name__)
 
 # Record key -> TensorBoard tag. Numeric keys not listed here go to "other/<key>".
 TAGS: dict[str, str] = {
@@ -51,9 +59,13 @@ TAGS: dict[str, str] = {
     "resign_threshold": "selfplay/resign_threshold",
     "false_resign_rate": "selfplay/false_resign_rate",
     "playthrough_games": "selfplay/playthrough_games",
+    "replay_load_skipped_records": "replay/load_skipped_records",
+    "replay_load_skipped_files": "replay/load_skipped_files",
     "mean_game_length": "selfplay/mean_game_length",
     "policy_lag_mean": "selfplay/policy_lag_mean",
     "actors": "actors/count",
+    "actors_running": "actors/running",
+    "actors_waiting": "actors/waiting",
     "actor_restarts": "actors/restarts",
     "ray_overhead": "overhead/ray",
     "weights_broadcast": "overhead/weights_broadcast",
@@ -68,45 +80,205 @@ _CURSOR_UP = "\x1b[{n}A"
 _CLEAR_LINE = "\x1b[2K"
 
 
-def trim_metrics(path: Path, step: int) -> None:
-    """Drop metrics records past ``step`` (the checkpoint a resumed run continues from)."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line torn by a crash
-        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
-            kept.append(line)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)
+class MetricsError(ZeroplayError, ValueError):
+    """A metrics file that cannot be read at all (not a regular file, unreadable, too large); names it."""
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The records of ``RUN_DIR/metrics.jsonl`` (``[]`` when there is none yet).
+#: A metrics record is about 1 KB; a longer line is damage, not a record.
+MAX_LINE_BYTES = 1 << 20
+#: :func:`read_metrics` holds every record in memory (about 3 years of 10 s records).
+MAX_METRICS_BYTES = 1 << 30
+_MAX_STEP = 2**62
 
-    Lines that do not parse as a JSON object (a last line torn by a crash or read while
-    being written) are skipped.
+
+def _open_metrics(path: Path) -> BinaryIO | None:
+    """``path`` opened for reading if it is a regular file; None if it does not exist.
+
+    A FIFO, device or directory in its place is refused before it is opened (opening a
+    FIFO would wait for a writer), as ``selfplay.storage.read_regular_file`` does.
     """
-    path = Path(run_dir) / METRICS_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        regular_file_stat(path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return []
-    records = []
-    for line in text.splitlines():
+        return None
+    except UnsafeFileError as err:
+        raise MetricsError(f"cannot read metrics: {err}") from None
+    except OSError as err:
+        raise MetricsError(f"cannot read metrics {path}: {err.strerror or err}") from None
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced between the check and the open
+        f.close()
+        raise MetricsError(f"cannot read metrics: {path} is not a regular file")
+    return f
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond a float")
+    return value
+
+
+def parse_record(line: bytes) -> dict[str, Any]:
+    """One metrics record from one line of ``metrics.jsonl`` (without its newline).
+
+    Raises:
+        ValueError: the reason the line is not a record: longer than :data:`MAX_LINE_BYTES`,
+            not UTF-8, not JSON, NaN or Infinity, nested too deeply, not an object, or a
+            ``step`` that is not an integer in [0, 2**62].
+    """
+    if len(line) > MAX_LINE_BYTES:
+        raise ValueError(f"longer than {MAX_LINE_BYTES} bytes")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 (byte {err.start})") from None
+    try:
+        record = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError as err:
+        raise ValueError(f"not a JSON record ({str(err).splitlines()[0][:100]})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"a JSON {type(record).__name__}, not a record")
+    step = record.get("step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= _MAX_STEP:
+        raise ValueError(f"step {str(step)[:40]!r} is not an integer in [0, 2**62]")
+    return record
+
+
+def _lines(f: BinaryIO, start: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(byte offset, line without its newline, whether a newline ended it), at most one bound past
+    :data:`MAX_LINE_BYTES` each: a longer line is returned cut (and fails :func:`parse_record`)."""
+    offset = start
+    while True:
+        line = f.readline(MAX_LINE_BYTES + 2)
+        if not line:
+            return
+        length, ended = len(line), line.endswith(b"\n")
+        if not ended and length > MAX_LINE_BYTES:  # cut: skip the rest of the long line
+            rest = line
+            while rest and not rest.endswith(b"\n"):
+                rest = f.readline(MAX_LINE_BYTES)
+                length += len(rest)
+            ended = bool(rest)
+        yield offset, line.rstrip(b"\n"), ended
+        offset += length
+
+
+class _Damage:
+    """Counts the damaged lines of one file and words the one warning about them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count, self.first = path, 0, ""
+
+    def add(self, offset: int, reason: str) -> None:
+        self.count += 1
+        if not self.first:
+            self.first = f"the line at byte {offset}: {reason}"
+
+    def warning(self) -> str | None:
+        if not self.count:
+            return None
+        return f"{self.path}: skipped {self.count} damaged line(s) (first, {self.first})"
+
+
+def _records(f: BinaryIO, path: Path, start: int, damage: _Damage) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """(line, record) of each line that parses; a last line without newline (a record being
+    written, or torn by a crash) is left out without a warning."""
+    for offset, line, ended in _lines(f, start):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = parse_record(line)
+        except ValueError as err:
+            if ended:
+                damage.add(offset, str(err))
             continue
-        if isinstance(record, dict):
-            records.append(record)
+        if ended:
+            yield line, record
+
+
+def trim_metrics(path: Path, step: int) -> None:
+    """Drop metrics records past ``step`` (the checkpoint a resumed run continues from).
+
+    The file is streamed, so its size is not bounded; damaged lines are dropped with one
+    warning naming the file.
+
+    Raises:
+        MetricsError: ``path`` is not a regular file or cannot be read.
+    """
+    f = _open_metrics(path)
+    if f is None:
+        return
+    damage = _Damage(path)
+    tmp = path.with_suffix(".tmp")
+    with f, open(tmp, "wb") as out:
+        for line, record in _records(f, path, 0, damage):
+            if record.get("step", 0) <= step:
+                out.write(line + b"\n")
+    os.replace(tmp, path)
+    if damage.warning():
+        log.warning("%s", damage.warning())
+
+
+def read_metrics(
+    run_dir: str | Path, *, tail_bytes: int | None = None, warnings: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The records of ``RUN_DIR/metrics.jsonl`` (``[]`` when there is none yet).
+
+    A last line without its newline (torn by a crash, or being written) is left out.
+    Other lines that are not records (see :func:`parse_record`) are skipped with one
+    warning naming the file: appended to ``warnings`` if given, else logged.
+
+    Args:
+        tail_bytes: read only the records in the last ``tail_bytes`` bytes of the file
+            (the newest ones, whatever the file's size); None: all of it, up to
+            :data:`MAX_METRICS_BYTES`.
+
+    Raises:
+        MetricsError: the file is not a regular file, cannot be read, or (without
+            ``tail_bytes``) is larger than :data:`MAX_METRICS_BYTES`.
+    """
+    path = Path(run_dir) / METRICS_FILE
+    f = _open_metrics(path)
+    if f is None:
+        return []
+    damage = _Damage(path)
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        start = 0
+        if tail_bytes is not None and size > tail_bytes:
+            start = size - tail_bytes
+            f.seek(start - 1)
+            if f.read(1) != b"\n":  # in the middle of a line: start at the next one
+                start += len(f.readline(MAX_LINE_BYTES + 2))
+        elif size > MAX_METRICS_BYTES:
+            raise MetricsError(f"{path} is larger than {MAX_METRICS_BYTES} bytes; read it with tail_bytes")
+        records = [record for _, record in _records(f, path, start, damage)]
+    message = damage.warning()
+    if message is not None:
+        if warnings is not None:
+            warnings.append(message)
+        else:
+            log.warning("%s", message)
     return records
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, inf) replaced by None, in nested dicts and lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def _number(value: Any) -> float | None:
@@ -130,8 +302,25 @@ def plain_line(record: Mapping[str, Any]) -> str:
         f"v{int(record.get('weights_version') or 0):<4d} "
         f"games {int(record.get('games') or 0):7d}  pos/s {_fmt(record.get('positions_per_s'), '7.0f', '      -')}  "
         f"sims/s {_fmt(record.get('simulations_per_s'), '8.0f', '       -')}  loss {_fmt(record.get('loss'), '.3f')}  "
-        f"replay {int(record.get('replay_size') or 0)}  actors {int(record.get('actors') or 0)}"
+        f"replay {int(record.get('replay_size') or 0)}  actors {actors_text(record)}"
     )
+
+
+def actors_text(record: Mapping[str, Any]) -> str:
+    """The self-play actors of a record: ``2``, or ``1 running, 1 waiting: needs 1 CPU (0 free)``
+    (and ``N starting`` for new actors Ray has not placed yet)."""
+    total = int(_number(record.get("actors")) or 0)
+    waiting = int(_number(record.get("actors_waiting")) or 0)
+    starting = int(_number(record.get("actors_starting")) or 0)
+    if not waiting and not starting:
+        return str(total)
+    parts = [f"{total - waiting - starting} running"]
+    if starting:
+        parts.append(f"{starting} starting")
+    if waiting:
+        reason = record.get("actors_waiting_for")
+        parts.append(f"{waiting} waiting" + (f": {reason}" if isinstance(reason, str) else ""))
+    return ", ".join(parts)
 
 
 def live_lines(record: Mapping[str, Any]) -> list[str]:
@@ -154,7 +343,7 @@ def live_lines(record: Mapping[str, Any]) -> list[str]:
         f"  replay     size {int(r.get('replay_size') or 0)}  samples/position "
         f"{_fmt(r.get('samples_per_position'), '.2f')}  policy lag {_fmt(r.get('policy_lag_mean'), '.2f')}  "
         f"rejected {int(r.get('rejected_games') or 0)}",
-        f"  actors     {int(r.get('actors') or 0)}  restarts {int(r.get('actor_restarts') or 0)}  "
+        f"  actors     {actors_text(r)}  restarts {int(r.get('actor_restarts') or 0)}  "
         f"ray overhead {_fmt(_pct(r.get('ray_overhead')), '.1f')}%  "
         f"weights {_fmt(_pct(r.get('weights_broadcast')), '.2f')}%",
         f"  checkpoint {checkpoint if checkpoint else '-'}",
@@ -228,7 +417,8 @@ class MetricsSink:
         """Record one log period: JSONL line, TensorBoard scalars, and (``show``) the progress display."""
         if self._file is None:
             raise ValueError(f"metrics sink of {self.run_dir} is closed")
-        self._file.write(json.dumps(dict(record)) + "\n")
+        # JSON has no NaN or Infinity: a diverged loss is written as null (readers show "-").
+        self._file.write(json.dumps(_finite_or_none(dict(record)), allow_nan=False) + "\n")
         self._file.flush()
         if self._writer is not None:
             self._write_scalars(record)

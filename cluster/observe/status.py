@@ -3,9 +3,10 @@
 Sources, all optional except the configuration:
 
 * ``RUN_DIR/config.toml`` - the game and key settings (its absence means "not a run");
-* the newest checkpoint's metadata (``learner.checkpoint.latest_checkpoint``) - training
-  step, weights version, path and age;
-* the last record of ``RUN_DIR/metrics.jsonl`` - games, positions, rates, buffer, actors;
+* the newest checkpoint's metadata (``learner.checkpoint.read_metadata``) - training
+  step, weights version, path and age; a damaged newer one is skipped with a warning;
+* the last record of ``RUN_DIR/metrics.jsonl`` (read from its last MiB) - games, positions,
+  rates, buffer, actors; damaged lines, or a file that cannot be read, are skipped with a warning;
   the run counts as *running* while that record is younger than three log periods;
 * ``RUN_DIR/replay/`` - number of game segments and their total size.
 """
@@ -13,7 +14,7 @@ Sources, all optional except the configuration:
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cluster.runtime.rundir import CONFIG_FILE, RunDir
 from games.errors import ZeroplayError
 
 RUNNING_PERIODS = 3  # a run whose last record is older than this many log periods is "stopped"
+METRICS_TAIL_BYTES = 1 << 20  # the newest records are in the last MiB of metrics.jsonl, however long
 
 
 class StatusError(ZeroplayError, ValueError):
@@ -46,14 +48,20 @@ class RunStatus:
     replay_segments: int
     replay_bytes: int
     replay_size: int | None
+    replay_load_skipped_records: int | None  # damaged records the replay skipped when it last reloaded
+    replay_load_skipped_files: int | None  # segment files it could not read at all
     samples_per_position: float | None
     actors: int | None
+    actors_waiting: int | None  # of ``actors``, those Ray has not placed (restarting or short of resources)
+    actors_waiting_for: str | None  # why, e.g. "needs 1 CPU (0 free)"
+    actors_starting: int | None  # of ``actors``, new ones Ray has not placed yet
     actor_restarts: int | None
     elapsed_s: float | None
     last_metrics_unix: float | None
     last_metrics_age_s: float | None
     rates: dict[str, float | None]
     loss: float | None
+    warnings: tuple[str, ...] = ()  # what was skipped (damaged checkpoints, metrics lines), one line each
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,18 +84,20 @@ def _key_config(config: Any) -> dict[str, Any]:
     }
 
 
-def _checkpoint_info(run_dir: Path) -> tuple[dict[str, Any] | None, Path | None, int]:
-    """(metadata of the newest checkpoint or None, its path, number of checkpoints)."""
-    from learner.checkpoint import list_checkpoints
+def _checkpoint_info(run_dir: Path, warnings: list[str]) -> tuple[dict[str, Any] | None, Path | None, int]:
+    """(metadata of the newest readable checkpoint or None, its path, number of checkpoints).
+
+    Only metadata is read (``learner.checkpoint.read_metadata``: bounded, never a FIFO);
+    each newer checkpoint whose metadata is damaged adds a warning naming its file.
+    """
+    from learner.checkpoint import CheckpointError, list_checkpoints, read_metadata
 
     found = list_checkpoints(run_dir)
     for path in reversed(found):  # the newest readable one
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(meta, dict) and isinstance(meta.get("step"), int):
-            return meta, path, len(found)
+            return read_metadata(path), path, len(found)
+        except CheckpointError as err:
+            warnings.append(f"{err}; skipped")
     return None, None, len(found)
 
 
@@ -119,7 +129,7 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         StatusError: ``run_dir`` is missing, holds no ``config.toml``, or its configuration is unreadable.
     """
     from cluster.config.run import ConfigError, from_mapping, load_toml
-    from cluster.observe.metrics import read_metrics
+    from cluster.observe.metrics import MetricsError, read_metrics
     from games import GameError
 
     run_dir = Path(run_dir)
@@ -127,15 +137,22 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
     if not run_dir.is_dir():
         raise StatusError(f"{run_dir}: no such directory")
     config_path = run_dir / CONFIG_FILE
-    if not config_path.is_file():
+    if not os.path.lexists(config_path):
         raise StatusError(f"{run_dir} holds no zeroplay run ({CONFIG_FILE} missing)")
-    try:
+    try:  # load_toml and from_mapping name the file in their messages
         config = from_mapping(load_toml(config_path), str(config_path))
     except (ConfigError, GameError) as err:
-        raise StatusError(f"{config_path}: {err}") from None
+        message = str(err)
+        raise StatusError(message if str(config_path) in message else f"{config_path}: {message}") from None
 
-    meta, ckpt_path, n_checkpoints = _checkpoint_info(run_dir)
-    records = [r for r in read_metrics(run_dir) if r.get("kind") != "evaluation"]
+    warnings: list[str] = []
+    meta, ckpt_path, n_checkpoints = _checkpoint_info(run_dir, warnings)
+    try:
+        records = read_metrics(run_dir, tail_bytes=METRICS_TAIL_BYTES, warnings=warnings)
+    except MetricsError as err:
+        warnings.append(f"{err}; shown without metrics")
+        records = []
+    records = [r for r in records if r.get("kind") != "evaluation"]
     last = records[-1] if records else {}
     segments, replay_bytes = _replay_info(run_dir)
 
@@ -171,8 +188,13 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
         replay_segments=segments,
         replay_bytes=replay_bytes,
         replay_size=_opt_int(last.get("replay_size")),
+        replay_load_skipped_records=_opt_int(last.get("replay_load_skipped_records")),
+        replay_load_skipped_files=_opt_int(last.get("replay_load_skipped_files")),
         samples_per_position=_opt_float(last.get("samples_per_position")),
         actors=_opt_int(last.get("actors")),
+        actors_waiting=_opt_int(last.get("actors_waiting")),
+        actors_starting=_opt_int(last.get("actors_starting")),
+        actors_waiting_for=str(last["actors_waiting_for"])[:200] if last.get("actors_waiting_for") else None,
         actor_restarts=_opt_int(last.get("actor_restarts")),
         elapsed_s=_opt_float(last.get("elapsed")),
         last_metrics_unix=last_time,
@@ -182,6 +204,7 @@ def run_status(run_dir: str | Path, now: float | None = None) -> RunStatus:
             for key in ("games_per_s", "positions_per_s", "simulations_per_s", "steps_per_s")
         },
         loss=_opt_float(last.get("loss")),
+        warnings=tuple(warnings),
     )
 
 
@@ -208,6 +231,22 @@ def _or_dash(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _skipped(s: dict[str, Any]) -> str:
+    records, files = s.get("replay_load_skipped_records") or 0, s.get("replay_load_skipped_files") or 0
+    if not records and not files:
+        return ""
+    return f"; on reload {records} damaged record(s) and {files} file(s) skipped"
+
+
+def _actors(s: dict[str, Any]) -> str:
+    """``2``, or ``2, 1 running, 1 waiting: needs 1 CPU (0 free)`` (see ``cluster.observe.metrics.actors_text``)."""
+    from cluster.observe.metrics import actors_text
+
+    if s["actors"] is None or not (s.get("actors_waiting") or s.get("actors_starting")):
+        return _or_dash(s["actors"])
+    return f"{s['actors']}, " + actors_text(s)
+
+
 def render(status: dict[str, Any]) -> str:
     """Human-readable text of :meth:`RunStatus.to_dict`."""
     s = status
@@ -227,8 +266,8 @@ def render(status: dict[str, Any]) -> str:
         f"sims/s {_or_dash(rates['simulations_per_s'], '.0f')}, steps/s {_or_dash(rates['steps_per_s'], '.2f')}",
         f"replay     buffer {_or_dash(s['replay_size'])} positions, samples/position "
         f"{_or_dash(s['samples_per_position'], '.2f')}; {s['replay_segments']} segment(s), "
-        f"{_bytes(s['replay_bytes'])} on disk",
-        f"actors     {_or_dash(s['actors'])} ({_or_dash(s['actor_restarts'])} restarts)",
+        f"{_bytes(s['replay_bytes'])} on disk{_skipped(s)}",
+        f"actors     {_actors(s)} ({_or_dash(s['actor_restarts'])} restarts)",
         f"checkpoint {s['checkpoint'] or '-'} ({_age(s['checkpoint_age_s'])}; {s['checkpoints']} kept)",
     ]
     return "\n".join(lines)

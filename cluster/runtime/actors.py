@@ -26,7 +26,7 @@ import numpy as np
 import ray
 
 from cluster.config.run import RunConfig, dump_toml, from_mapping
-from cluster.runtime.rundir import RunDir
+from cluster.runtime.rundir import RunDir, resume_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,7 @@ def create_inference_actor(config: RunConfig, run_dir: str, config_toml: str) ->
 
 
 class LearnerRunner:
-    """Trains on batches pulled from the replay actor; resumes from the newest checkpoint.
+    """Trains on batches pulled from the replay actor; resumes from the newest checkpoint that verifies.
 
     Args:
         config_toml: the run configuration as TOML text.
@@ -312,7 +312,7 @@ class LearnerRunner:
     """
 
     def __init__(self, config_toml: str, run_dir: str, replay_name: str) -> None:
-        from learner import Learner, latest_checkpoint, set_torch_threads
+        from learner import Learner, set_torch_threads
 
         config = parse_config(config_toml)
         self.config = config
@@ -320,7 +320,11 @@ class LearnerRunner:
         self.replay = ray.get_actor(replay_name)
         if config.train.device in ("cpu", "auto") and config.run.learner_num_gpus == 0:
             set_torch_threads(1)
-        checkpoint = latest_checkpoint(run_dir) if RunDir(run_dir).checkpoints.is_dir() else None
+        # The newest checkpoint that verifies, with its training state; the driver warned
+        # about damaged newer ones before the run started.
+        checkpoint, skipped = resume_checkpoint(run_dir)
+        for warning in skipped:
+            log.info("learner: %s; skipped", warning)
         if checkpoint is not None:
             self.learner = Learner.from_checkpoint(
                 str(checkpoint), train_config=config.train, network_config=config.network

@@ -20,13 +20,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from cluster.config.resources import Machine, validate_resources
 from cluster.config.run import ConfigError, RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink, trim_metrics
-from cluster.runtime.ray_setup import check_capacity, connect
-from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir
+from cluster.runtime.ray_setup import check_capacity, connect, embedded_cpus, will_start_embedded
+from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir, resume_checkpoint
 
 log = logging.getLogger(__name__)
 
+# A self-play actor whose chunk failed is called again after 1, 2, 4, ... s, at most this
+# long apart: while it waits for a node to restart on, each call fails at once.
+RETRY_BACKOFF_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+# A new actor that Ray has not placed within this long counts as waiting (before: starting).
+STARTUP_GRACE_SECONDS = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorCensus:
+    """How many of a run's self-play actors play, and how many wait (and what for).
+
+    Attributes:
+        running: actors that are alive (Ray placed them; their chunks play).
+        waiting: actors that are not, and have played before or failed since, or have not
+            been placed within :data:`STARTUP_GRACE_SECONDS`: restarting, or short of resources.
+        starting: new actors not placed yet, within their grace period.
+        waiting_for: why they wait, e.g. ``"needs 1 CPU (0 free)"``; ``"restarting"`` when
+            the cluster has room for one more; None when none waits.
+        waiting_actors: the indices of the waiting actors.
+    """
+
+    running: int
+    waiting: int
+    starting: int
+    waiting_for: str | None
+    waiting_actors: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass
@@ -96,7 +124,10 @@ class Trainer:
         self._inference_seen: dict[str, Any] | None = None  # its counters at the last record
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
-        self._failed: set[int] = set()  # actors whose last chunk failed
+        self._failures: dict[int, int] = {}  # actor -> chunks failed in a row (0: its last one played)
+        self._retry_at: dict[int, float] = {}  # actor -> when its next chunk is submitted (after a failure)
+        self._waiting_warned: set[int] = set()  # actors whose wait has been reported once
+        self._started_at: dict[int, float] = {}  # actor -> when it was created (monotonic)
         self.actor_nodes: dict[int, str] = {}  # actor -> Ray node id of its last chunk
         self._next_actor = 0
         self.restarts = 0
@@ -171,6 +202,7 @@ class Trainer:
         sp = self.config.selfplay
         index = self._next_actor
         self._next_actor += 1
+        self._started_at[index] = time.monotonic()
         self.actors[index] = self._selfplay_class.options(
             num_cpus=1,
             num_gpus=sp.num_gpus,
@@ -218,6 +250,7 @@ class Trainer:
                     self._learner_done(ref, extra, pending)
                 else:
                     self._evaluation_done(ref, pending)
+            self._retry_due(pending)
             if time.monotonic() - last_log >= cfg.log_every_seconds:
                 self._log(time.monotonic() - last_log, log_totals, log_step, time.monotonic() - start)
                 last_log = time.monotonic()
@@ -239,19 +272,116 @@ class Trainer:
                 log.info("weights push to the inference actor failed (%s)", type(err).__name__)
 
     def _selfplay_done(self, ref: Any, index: int, pending: dict[Any, tuple[str, Any]]) -> None:
+        """A self-play chunk ended: count its games and submit the actor's next chunk.
+
+        A failed chunk is followed by the next one only after a backoff (1, 2, 4, ... up to
+        :data:`MAX_RETRY_SECONDS`), and only its first failure in a row is logged: an actor
+        that waits for a node to restart on fails every call at once. Only actors still in
+        the run are recorded (a chunk can end after its actor was retired).
+        """
         try:
             chunk = self.ray.get(ref)
         except self.ray.exceptions.RayError as err:
-            self.restarts += 1
-            self._failed.add(index)
-            log.warning("self-play actor %d failed (%s); it restarts and carries on", index, type(err).__name__)
+            failures = self._failures.get(index, 0) + 1
+            if index in self.actors:
+                self._failures[index] = failures
+                delay = min(MAX_RETRY_SECONDS, RETRY_BACKOFF_SECONDS * 2 ** (failures - 1))
+                self._retry_at[index] = time.monotonic() + delay
+            if failures == 1:
+                self.restarts += 1
+                log.warning("self-play actor %d failed (%s); it restarts and carries on", index, type(err).__name__)
+                self.metrics.release_display()
+            else:
+                log.debug("self-play actor %d still unavailable (%s)", index, type(err).__name__)
+            return
+        self.totals.add(chunk)
+        if index not in self.actors:
+            return
+        if index in self._waiting_warned:
+            self._waiting_warned.discard(index)
+            log.warning("self-play actor %d plays again", index)
             self.metrics.release_display()
-        else:
-            self._failed.discard(index)
-            self.actor_nodes[index] = chunk["node"]
-            self.totals.add(chunk)
-        if index in self.actors:
-            pending[self._submit_selfplay(index)] = ("selfplay", index)
+        self._failures[index] = 0
+        self.actor_nodes[index] = chunk["node"]
+        pending[self._submit_selfplay(index)] = ("selfplay", index)
+
+    def _retry_due(self, pending: dict[Any, tuple[str, Any]]) -> None:
+        """Submit the next chunk of each actor whose backoff after a failure has passed."""
+        now = time.monotonic()
+        for index, due in list(self._retry_at.items()):
+            if index not in self.actors:
+                del self._retry_at[index]
+            elif now >= due:
+                del self._retry_at[index]
+                pending[self._submit_selfplay(index)] = ("selfplay", index)
+
+    def _actor_demand(self) -> dict[str, float]:
+        """What Ray must find free to place one self-play actor."""
+        sp = self.config.selfplay
+        demand = {"CPU": 1.0, **sp.resources}
+        if sp.num_gpus:
+            demand["GPU"] = sp.num_gpus
+        return demand
+
+    def actor_census(self, states: dict[int, str] | None = None) -> ActorCensus:
+        """Which self-play actors play and which wait, from Ray's actor table (``states``, else one GCS call).
+
+        Where the table cannot be read, an actor whose last chunk failed counts as waiting.
+        """
+        states = self._actor_states() if states is None else states
+        now = time.monotonic()
+        waiting, starting = [], 0
+        for index in self.actors:
+            failed = self._failures.get(index, 0) > 0
+            if states.get(index, "ALIVE" if not failed else None) == "ALIVE":
+                continue
+            if failed or index in self.actor_nodes or now - self._started_at[index] > STARTUP_GRACE_SECONDS:
+                waiting.append(index)
+            else:
+                starting += 1
+        reason = None
+        if waiting:
+            available = self.ray.available_resources()
+            short = [
+                f"{amount:g} {name} ({available.get(name, 0.0):g} free)"
+                for name, amount in self._actor_demand().items()
+                if available.get(name, 0.0) + 1e-9 < amount
+            ]
+            reason = "needs " + ", ".join(short) if short else "restarting"
+        running = len(self.actors) - len(waiting) - starting
+        return ActorCensus(running, len(waiting), starting, reason, tuple(waiting))
+
+    def _actor_states(self) -> dict[int, str]:
+        """Actor index -> Ray's state of it (ALIVE, PENDING_CREATION, RESTARTING, ...); {} if unknown.
+
+        An actor Ray has placed in a worker process that still runs its ``__init__`` counts as ALIVE.
+        """
+        try:
+            from ray._private import state  # the GCS actor table: no dashboard needed (pinned Ray 2.60)
+
+            ids = {handle._actor_id.hex(): index for index, handle in self.actors.items()}
+            table = state.actors(job_id=self.ray.JobID.from_hex(self.ray.get_runtime_context().get_job_id()))
+            return {ids[actor_id]: _placed_state(info) for actor_id, info in table.items() if actor_id in ids}
+        except Exception as err:  # noqa: BLE001 - a debugging API: without it, the driver's own view
+            log.debug("actor table unavailable (%s)", err)
+            return {}
+
+    def _retry_alive_now(self, states: dict[int, str]) -> None:
+        """An actor in its backoff that Ray reports alive again gets its next chunk at once."""
+        for index in self._retry_at:
+            if states.get(index) == "ALIVE":
+                self._retry_at[index] = 0.0
+
+    def _report_waiting(self, census: ActorCensus) -> None:
+        """One warning per actor when it starts waiting for resources (again only after it played again)."""
+        if census.waiting_for is None or not census.waiting_for.startswith("needs"):
+            return  # restarting with room to do so: its failure was reported
+        for index in census.waiting_actors:
+            if index not in self._waiting_warned:
+                self._waiting_warned.add(index)
+                log.warning("self-play actor %d is waiting (%s); it plays again once Ray can place it",
+                            index, census.waiting_for)
+                self.metrics.release_display()
 
     def _learner_done(self, ref: Any, weights_ref: Any, pending: dict[Any, tuple[str, Any]]) -> None:
         try:
@@ -301,12 +431,13 @@ class Trainer:
             # Actors last seen on a node that is gone go first, then failed ones, then the newest.
             alive = {node["NodeID"] for node in self.ray.nodes() if node.get("Alive")}
             order = sorted(
-                self.actors, key=lambda i: (self.actor_nodes.get(i) in alive, i not in self._failed, -i)
+                self.actors, key=lambda i: (self.actor_nodes.get(i) in alive, not self._failures.get(i), -i)
             )
             for index in order[: len(self.actors) - wanted]:
                 self.ray.kill(self.actors.pop(index), no_restart=True)
-                self._failed.discard(index)
-                self.actor_nodes.pop(index, None)
+                for per_actor in (self._failures, self._retry_at, self.actor_nodes, self._started_at):
+                    per_actor.pop(index, None)
+                self._waiting_warned.discard(index)
                 log.warning("self-play actor %d retired: the cluster has fewer CPUs now", index)
 
     # ---------------------------------------------------------------- records
@@ -340,6 +471,10 @@ class Trainer:
         replay = self._replay_stats()
         if self.config.selfplay.resign and replay:
             self.resign_threshold = replay.get("resign_threshold")
+        states = self._actor_states()
+        census = self.actor_census(states)
+        self._report_waiting(census)
+        self._retry_alive_now(states)
         lm = self.learner_metrics
         sp_seconds = max(t.selfplay_seconds - before.selfplay_seconds, 1e-9)
         record = {
@@ -371,7 +506,13 @@ class Trainer:
             "resign_threshold": replay.get("resign_threshold"),
             "false_resign_rate": replay.get("false_resign_rate"),
             "playthrough_games": replay.get("playthrough_games"),
+            "replay_load_skipped_records": replay.get("load_skipped_records"),
+            "replay_load_skipped_files": replay.get("load_skipped_files"),
             "actors": len(self.actors),
+            "actors_running": census.running,
+            "actors_waiting": census.waiting,
+            "actors_starting": census.starting,
+            "actors_waiting_for": census.waiting_for,
             "actor_restarts": self.restarts,
             "ray_overhead": (t.ray_seconds - before.ray_seconds) / sp_seconds,
             "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
@@ -460,6 +601,15 @@ def check_warm_start(config: RunConfig, out: TextIO = sys.stdout) -> None:
             raise ConfigError(f"run.init_records: {path} does not exist")
 
 
+def _placed_state(info: dict[str, Any]) -> str:
+    """An actor-table entry's state, with a created actor that has a worker process (a port) as ALIVE."""
+    state = str(info.get("State"))
+    address = info.get("Address") or {}
+    if state == "PENDING_CREATION" and address.get("Port"):
+        return "ALIVE"
+    return state
+
+
 def run_training(
     config: RunConfig | None,
     run_dir: Path,
@@ -470,17 +620,29 @@ def run_training(
 ) -> dict[str, Any]:
     """Prepare the run directory, connect to Ray, train, and save a final checkpoint.
 
+    Before Ray starts: the configuration is checked against this machine
+    (``cluster.config.resources``), and a resumed run finds the newest checkpoint that
+    verifies (one warning on stderr per damaged newer one; a RunDirError if none does).
     SIGINT/SIGTERM end the run early but cleanly (a final checkpoint is written).
     """
     import ray
 
     if resume:
         config = prepare_run_dir(run_dir, config, resume=True)
+        checkpoint, skipped = resume_checkpoint(run_dir)  # the learner resumes from the same one
+        for warning in skipped:
+            print(f"zeroplay: warning: {warning}; resuming from {checkpoint.name if checkpoint else 'scratch'}",
+                  file=sys.stderr, flush=True)
     else:
         check_new_run_dir(run_dir)
         assert config is not None
         check_warm_start(config, out)
     assert config is not None
+    # What cannot fit is refused before Ray starts (which takes many seconds).
+    embedded = will_start_embedded(address)
+    validate_resources(config, Machine.detect(), embedded=embedded)
+    if embedded:
+        check_capacity(config, {"CPU": float(embedded_cpus())}, embedded=True, kinds=("CPU",))
     started = connect(address)
     try:
         check_capacity(config, ray.cluster_resources(), embedded=started)

@@ -20,13 +20,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def check_capacity(config: RunConfig, resources: dict[str, float], *, embedded: bool) -> None:
+def check_capacity(
+    config: RunConfig, resources: dict[str, float], *, embedded: bool, kinds: tuple[str, ...] = ("CPU", "GPU")
+) -> None:
     """Check that the run's actors fit the Ray instance's ``resources`` (its total CPUs and GPUs).
 
     The learner, the shared inference actor and the self-play actors (at least one)
     reserve CPUs and GPUs; a run that asks for more than there is would wait forever
     for an actor to start. On an embedded instance nothing more can join, so that is
     a :class:`ConfigError`; on a cluster it is a warning (actors start as nodes join).
+    Only the resources in ``kinds`` are checked: before an embedded instance starts,
+    its CPUs are known (:func:`embedded_cpus`), its GPUs only once Ray has looked.
     """
     sp, run = config.selfplay, config.run
     actors = max(sp.actors, 1)
@@ -42,6 +46,8 @@ def check_capacity(config: RunConfig, resources: dict[str, float], *, embedded: 
         parts["CPU"].append((sp.inference_num_cpus, "selfplay.inference_num_cpus"))
         parts["GPU"].append((sp.inference_num_gpus, "selfplay.inference_num_gpus"))
     for resource, items in parts.items():
+        if resource not in kinds:
+            continue
         needed = sum(amount for amount, _ in items)
         have = float(resources.get(resource, 0.0))
         if needed <= have + 1e-9:
@@ -104,7 +110,7 @@ def start_local_ray(num_cpus: int | None = None) -> None:
 
     ray.init(
         address="local",
-        num_cpus=num_cpus or os.cpu_count(),
+        num_cpus=embedded_cpus(num_cpus),
         include_dashboard=False,
         logging_level=logging.WARNING,
         configure_logging=True,
@@ -113,6 +119,18 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     if not ipaddress.ip_address(address).is_loopback:
         ray.shutdown()
         raise LoopbackError(f"the embedded Ray instance came up on {address}, not on loopback; it was stopped")
+
+
+def embedded_cpus(num_cpus: int | None = None) -> int:
+    """The CPUs an embedded instance started by :func:`start_local_ray` offers."""
+    return num_cpus or os.cpu_count() or 1
+
+
+def will_start_embedded(address: str | None) -> bool:
+    """Whether :func:`connect` with ``address`` would start an embedded instance (nothing is started)."""
+    import ray
+
+    return not ray.is_initialized() and address is None and not os.environ.get("RAY_ADDRESS")
 
 
 def connect(address: str | None, num_cpus: int | None = None) -> bool:

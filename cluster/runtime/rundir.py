@@ -120,6 +120,31 @@ def prepare_run_dir(run_dir: Path, config: RunConfig | None, resume: bool) -> Ru
 
 
 
+def resume_checkpoint(run_dir: str | Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint of ``run_dir`` a run can resume from, and one warning per newer bad one.
+
+    A checkpoint qualifies when its metadata, the sizes and sha256 of its files verify and
+    it holds the training state (``learner.checkpoint.latest_valid_checkpoint``).
+
+    Returns:
+        ``(metadata path, warnings)``; ``(None, [])`` when there is no checkpoint yet (the
+        run starts from fresh weights).
+
+    Raises:
+        RunDirError: there are checkpoints but none qualifies (naming each and its problem).
+    """
+    from learner.checkpoint import latest_valid_checkpoint, list_checkpoints
+
+    found = list_checkpoints(run_dir)
+    path, warnings = latest_valid_checkpoint(run_dir, require_training_state=True)
+    if found and path is None:
+        raise RunDirError(
+            f"{run_dir}: none of its {len(found)} checkpoint{'s' if len(found) > 1 else ''} verifies, so the run "
+            f"cannot resume: {'; '.join(warnings)}"
+        )
+    return path, warnings
+
+
 def check_new_run_dir(run_dir: Path) -> None:
     """Refuse a non-empty directory for a new run (it may hold another run)."""
     if run_dir.exists() and any(run_dir.iterdir()):
