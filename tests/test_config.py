@@ -361,3 +361,10 @@ def test_any_string_of_a_config_is_written_as_toml_that_reads_back() -> None:
     assert from_mapping(tomllib.loads(dump_toml(config)), "dumped") == config
     with pytest.raises(ConfigError, match=r"selfplay\.device must be cpu, cuda, cuda:N or auto \(got 'cuda:\\n'\)"):
         resolve("tictactoe", assignments=['selfplay.device="cuda:\\n"'])
+
+
+def test_go_heads_on_a_game_without_a_final_area_are_refused_when_the_run_is_configured() -> None:
+    for head in ("ownership_head", "score_head"):
+        with pytest.raises(ConfigError, match=r"ownership_head / network.score_head need .*Go.*not connect4"):
+            resolve("connect4", assignments=[f"network.{head}=true"])
+    assert resolve("go", {"size": 9}, assignments=["network.ownership_head=true"]).network.ownership_head

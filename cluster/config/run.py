@@ -39,6 +39,7 @@ from learner.train import TrainConfig
 from selfplay.resignation import ResignationSettings
 from selfplay.search import SearchConfig
 from selfplay.storage import UnsafeFileError, read_regular_file
+from selfplay.trajectory import has_final_area
 from selfplay.worker import WorkerConfig
 
 INFERENCE_MODES = ("local", "shared")
@@ -348,6 +349,11 @@ class RunConfig:
                 bound = f"at most {most}" if least is None else f"in [{least}, {most}]"
                 raise ConfigError(f"{section}.{key} = {value} is out of range: {bound}")
         self.selfplay.worker_config(self.search)  # settings that depend on each other (cheap vs full budget)
+        if self.network.aux_heads and not has_final_area(games.from_spec(self.game)):
+            raise ConfigError(
+                f"network.ownership_head / network.score_head need a game with a final area (Go), "
+                f"not {self.game['name']}"
+            )
 
     def make_game(self) -> games.Game:
         return games.from_spec(self.game)

@@ -41,6 +41,8 @@ TAGS: dict[str, str] = {
     "loss": "loss/total",
     "policy_loss": "loss/policy",
     "value_loss": "loss/value",
+    "ownership_loss": "loss/ownership",
+    "score_loss": "loss/score",
     "policy_entropy": "policy/entropy",
     "value_accuracy": "value/accuracy",
     "lr": "train/lr",

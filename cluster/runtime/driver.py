@@ -495,6 +495,8 @@ class Trainer:
             "value_accuracy": lm.get("value_accuracy"),
             "policy_target_fraction": lm.get("policy_target_fraction"),
             "value_mse": lm.get("value_mse"),
+            "ownership_loss": lm.get("ownership_loss"),
+            "score_loss": lm.get("score_loss"),
             "lr": lm.get("lr"),
             "replay_size": replay.get("size"),
             "replay_window": replay.get("window"),
