@@ -169,3 +169,46 @@ def test_a_damaged_ladder_file_is_one_error_naming_it(tmp_path) -> None:
     os.mkfifo(path)
     with pytest.raises(LadderError, match=rf"{path} is a FIFO"):  # refused before it is opened
         read_ladder(tmp_path)
+
+
+def test_a_cpu_share_paces_the_evaluator_to_that_share_of_the_time(tmp_path) -> None:
+    import dataclasses
+
+    for step in (0, 10):
+        add_checkpoint(tmp_path, step)
+    rests: list[float] = []
+    evaluator = Evaluator(tmp_path, dataclasses.replace(FAST, cpu_share=0.25), sleep=rests.append)
+    pairing_seconds: list[float] = []
+    pairing = evaluator._pairing
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return pairing(*args, **kwargs)
+        finally:
+            pairing_seconds.append(time.perf_counter() - start)
+
+    evaluator._pairing = timed
+    assert len(evaluator.evaluate_new()) == 2
+    # One rest per pairing (step 0: two anchors; step 10: its predecessor and two anchors), each at least
+    # three times the pairing's own time: busy at most a quarter of the time.
+    assert len(rests) == len(pairing_seconds) == 5
+    for rest, busy in zip(rests, pairing_seconds, strict=True):
+        assert 3 * busy <= rest <= 3 * busy + 0.05
+    assert Evaluator(tmp_path, FAST).config.cpu_share is None
+    for bad in (0, 1.5, -0.1, True):
+        with pytest.raises(EvaluatorError, match="cpu_share"):
+            EvaluatorConfig(cpu_share=bad)
+
+
+def test_go_rates_against_gnu_go_where_it_is_installed() -> None:
+    import shutil
+
+    from cluster.config.presets import GNUGO_ANCHOR
+
+    for size in (7, 9, 13):
+        anchors = preset(games.make("go", size=size)).anchors
+        if shutil.which("gnugo") or shutil.os.path.exists("/usr/games/gnugo"):
+            assert anchors == ("random", GNUGO_ANCHOR)
+        else:
+            assert anchors == ("random", "mcts-rollouts:64")

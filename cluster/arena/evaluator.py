@@ -53,6 +53,7 @@ the checkpoint is still there.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -62,7 +63,7 @@ import shutil
 import time
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ class EvaluatorConfig:
         opening_plies: random opening moves (None: the game's preset).
         prior_draws: virtual draws added to every pair that played (rating regularisation).
         seed: seeds openings and the players.
+        cpu_share: None (default): the evaluator plays at the lowest CPU priority, on time
+            self-play and the learner leave idle (it never slows them, but on a machine they
+            keep busy it may fall far behind). A share in (0, 1]: it plays at normal priority
+            and rests after each pairing so that it is busy at most that share of the wall
+            time, so ratings keep coming at a bounded cost (e.g. 0.15 of one core).
     """
 
     games_per_pairing: int = 10
@@ -111,6 +117,7 @@ class EvaluatorConfig:
     opening_plies: int | None = None
     prior_draws: float = 1.0
     seed: int = 0
+    cpu_share: float | None = None
 
     def __post_init__(self) -> None:
         def positive_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -128,6 +135,11 @@ class EvaluatorConfig:
             positive_int("opening_plies", self.opening_plies, 0)
         if not (isinstance(self.prior_draws, (int, float)) and 0.0 <= self.prior_draws < math.inf):
             raise EvaluatorError(f"evaluator prior_draws must be a number >= 0, got {self.prior_draws!r}")
+        share = self.cpu_share
+        if share is not None and (
+            isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share <= 1.0
+        ):
+            raise EvaluatorError(f"evaluator cpu_share must be None or a number in (0, 1], got {share!r}")
         if self.anchors is not None:
             if isinstance(self.anchors, str) or not all(isinstance(a, str) and a.strip() for a in self.anchors):
                 raise EvaluatorError(f"evaluator anchors must be a list of player specs, got {self.anchors!r}")
@@ -172,7 +184,10 @@ class Evaluator:
         run_dir: str | os.PathLike[str],
         config: EvaluatorConfig | None = None,
         log: Any = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.sleep = sleep  # how it rests under ``cpu_share``
         self.run_dir = Path(run_dir)
         if not self.run_dir.is_dir():
             raise EvaluatorError(f"run directory {self.run_dir} does not exist")
@@ -256,11 +271,13 @@ class Evaluator:
             opponent = self._load_opponent(entry, game)
             if opponent is None:
                 continue
-            result = self._pairing(game, step, me, version, evaluate, entry["id"], opponent=opponent)
+            with self._paced():
+                result = self._pairing(game, step, me, version, evaluate, entry["id"], opponent=opponent)
             if result is not None:
                 pairings.append(result)
         for spec_text in anchors:
-            result = self._pairing(game, step, me, version, evaluate, spec_text, anchor=spec_text)
+            with self._paced():
+                result = self._pairing(game, step, me, version, evaluate, spec_text, anchor=spec_text)
             if result is not None:
                 pairings.append(result)
         self.ladder["players"][me] = {"kind": "checkpoint", "step": step, "weights_version": version}
@@ -338,6 +355,16 @@ class Evaluator:
             warnings.warn(f"evaluator: opponent {entry['id']} unavailable: {err}", EvaluatorWarning, stacklevel=3)
             return None
         return self._evaluator(net, int(ckpt.weights_version)), int(ckpt.weights_version)
+
+    @contextlib.contextmanager
+    def _paced(self) -> Iterator[None]:
+        """Run the block, then rest so that the evaluator is busy at most ``cpu_share`` of the time."""
+        start = time.perf_counter()
+        yield
+        share = self.config.cpu_share
+        if share is not None and share < 1.0:
+            busy = time.perf_counter() - start
+            self.sleep(busy * (1.0 / share - 1.0))
 
     def _pairing(
         self,

@@ -418,7 +418,7 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
         selfplay=SelfPlaySettings(**sections.get("selfplay", {})),
         replay=ReplaySettings(**sections.get("replay", {})),
         train=TrainConfig(**sections.get("train", {})),
-        evaluate=EvaluatorConfig(),
+        evaluate=EvaluatorConfig(**sections.get("evaluate", {})),
         run=RunSettings(),
     )
 

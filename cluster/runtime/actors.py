@@ -467,20 +467,23 @@ def create_replay_actor(config: RunConfig, run_dir: str) -> tuple[Any, str]:
 
 
 class EvaluatorRunner:
-    """The in-training evaluator (``cluster.evaluator.Evaluator``) at the lowest CPU priority.
+    """The in-training evaluator (``cluster.evaluator.Evaluator``).
 
-    It asks Ray for no CPU and runs niced, so it plays its rating games on time that
-    self-play and the learner leave idle and never slows them down.
+    It asks Ray for no CPU. With ``evaluate.cpu_share`` unset it runs niced, so it plays
+    its rating games on time that self-play and the learner leave idle and never slows
+    them down; with a share it runs at normal priority and paces itself to that share.
     """
 
     def __init__(self, run_dir: str, config_toml: str) -> None:
         from cluster.arena.evaluator import Evaluator
 
-        try:
-            os.nice(19)
-        except OSError:  # not permitted: still correct, only less polite
-            pass
-        self.evaluator = Evaluator(run_dir, parse_config(config_toml).evaluate)
+        config = parse_config(config_toml).evaluate
+        if config.cpu_share is None:
+            try:
+                os.nice(19)
+            except OSError:  # not permitted: still correct, only less polite
+                pass
+        self.evaluator = Evaluator(run_dir, config)
 
     def evaluate_new(self, wait: float) -> list[dict[str, Any]]:
         return self.evaluator.evaluate_new(wait)
