@@ -149,6 +149,28 @@ class TorchEvaluator:
 
     __call__ = evaluate
 
+    @property
+    def has_area_heads(self) -> bool:
+        """Whether the network predicts the final area (an ownership or a score head: Go)."""
+        return bool(self.net.config.aux_heads)
+
+    def area_estimate(self, observation: np.ndarray) -> tuple[np.ndarray | None, float | None]:
+        """The network's view of one position's end: ``(ownership [H, W], score)``, both the mover's.
+
+        Ownership is in (-1, 1), +1 where the player to move will own the point; the score
+        is the mover's final area lead in points, komi included. Each is None when the
+        network has no such head. Runs the eager network (the heads search does not use).
+        """
+        obs = np.ascontiguousarray(observation, dtype=np.float32)
+        if tuple(obs.shape) != self.observation_shape:
+            raise ValueError(f"observation must be [{', '.join(map(str, self.observation_shape))}], "
+                             f"got {list(obs.shape)}")
+        with torch.no_grad():
+            out = self.net.heads(torch.from_numpy(obs.copy())[None].to(self.device))
+        ownership = None if out.ownership is None else out.ownership[0].float().cpu().numpy()
+        score = None if out.score is None else float(out.score[0])
+        return ownership, score
+
     @classmethod
     def from_checkpoint(
         cls,

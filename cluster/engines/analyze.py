@@ -32,7 +32,10 @@ most visited move, or the network's favourite with ``sims: 0``); ``to_play``;
 searched value, mover's view) and ``q`` (``{move: mean value}``, mover's view, over
 visited moves); when the search solved the position, ``proven`` (its exact value for the
 mover: 1 a win, 0 a draw, -1 a loss) and ``plies_to_end`` (moves to the end along the
-proof). Chess moves are UCI (``e2e4``). Any problem with a request gives
+proof); for a Go network with those heads, ``ownership`` (per point in action order,
+in (-1, 1): +1 where the player to move is predicted to own it) and ``score_lead`` (the
+mover's predicted final lead in points, komi included), as KataGo's analysis engine
+reports them. Chess moves are UCI (``e2e4``). Any problem with a request gives
 ``{"id": ..., "error": "..."}`` and the engine goes on; end of input ends it (status 0).
 
 Game options on the command line (every front-end): ``--game NAME`` or
@@ -232,6 +235,13 @@ class Analyzer:
             if analysis.proven is not None:  # solved: the exact value for the mover, and the plies to the end
                 answer["proven"] = analysis.proven
                 answer["plies_to_end"] = analysis.plies_to_end
+        estimate = self.engine.area_estimate(state)
+        if estimate is not None:  # a Go network with an ownership or score head; the mover's view, as "value"
+            sign = 1.0 if state.to_play == 0 else -1.0
+            if estimate.ownership is not None:
+                answer["ownership"] = [_round(sign * x) for x in estimate.ownership.tolist()]
+            if estimate.score_lead is not None:
+                answer["score_lead"] = _round(sign * estimate.score_lead)
         return answer
 
     def _check_game(self, given: Any) -> None:

@@ -143,6 +143,27 @@ class Analysis:
         return [(a, int(self.visit_counts[a]), float(self.q_values[a]), float(self.prior[a])) for a in order[:k]]
 
 
+@dataclasses.dataclass(frozen=True)
+class AreaEstimate:
+    """The network's prediction of a Go position's final area, seen from Black's side.
+
+    Attributes:
+        ownership: float32 ``[size * size]`` in action order, in (-1, 1): +1 where Black will
+            own the point, -1 White (None without an ownership head).
+        score_lead: Black's predicted final lead in points, komi included (None without a
+            score head).
+    """
+
+    ownership: np.ndarray | None
+    score_lead: float | None
+
+    def owner_score(self, komi: float) -> float | None:
+        """Black's lead counted from the ownership (each point to its likelier owner) minus ``komi``."""
+        if self.ownership is None:
+            return None
+        return float(np.count_nonzero(self.ownership > 0) - np.count_nonzero(self.ownership < 0)) - komi
+
+
 def win_probability(value: float) -> float:
     """A value in [-1, 1] as a probability of winning (draws count half)."""
     return (float(value) + 1.0) / 2.0
@@ -373,6 +394,22 @@ class Engine:
         policy = np.exp(logits - logits.max())
         policy /= policy.sum()
         return policy.astype(np.float32), float(values[0])
+
+    def area_estimate(self, state: State) -> AreaEstimate | None:
+        """The network's ownership and score prediction for ``state`` (Black's side), or None.
+
+        None when the network has neither an ownership nor a score head (only Go networks
+        can have them) or the evaluator cannot run them.
+        """
+        estimate = getattr(self.evaluate, "area_estimate", None)
+        if estimate is None or not getattr(self.evaluate, "has_area_heads", False):
+            return None
+        ownership, score = estimate(state.observation())
+        sign = 1.0 if state.to_play == 0 else -1.0  # the mover's view -> Black's
+        return AreaEstimate(
+            ownership=None if ownership is None else (sign * ownership.reshape(-1)).astype(np.float32),
+            score_lead=None if score is None else sign * score,
+        )
 
     def choose(self, state: State, **limits: Any) -> int:
         """The engine's move in ``state``."""

@@ -35,8 +35,15 @@ Behaviour worth knowing:
   limit. Times must be finite and at most a week, stones 0..1,000,000 (else ``?
   syntax error``).
 * Input that is not UTF-8 text, or a line over 1 MiB: ``? `` and the reason.
-* ``final_score``: Tromp-Taylor area score of the board as it stands
-  (``B+3.5``, ``W+0.5``, ``0``): dead stones are not removed.
+* ``final_score``: a finished game (two passes, or the move cap) is scored by
+  Tromp-Taylor area as it stands (``B+3.5``, ``W+0.5``, ``0``). Before that, a network
+  with an ownership head scores the board as it predicts it will end (each point to its
+  likelier owner, so dead stones count for the side that captures them), one with only a
+  score head by that head's lead (rounded to the half point); without either, Tromp-Taylor
+  area as it stands (dead stones are not removed).
+* ``final_status_list dead|alive|seki``: the stones the network's ownership predicts
+  captured (``dead``) or not (``alive``); without an ownership head every stone is alive.
+  ``seki`` is always empty.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from games.go import Go, GoState
 PROTOCOL_COMMANDS = (
     "protocol_version", "name", "version", "known_command", "list_commands", "boardsize",
     "clear_board", "komi", "play", "genmove", "undo", "showboard", "final_score",
-    "time_settings", "time_left", "quit",
+    "final_status_list", "time_settings", "time_left", "quit",
 )
 
 
@@ -358,7 +365,32 @@ class GtpEngine:
         return "\n" + str(self.state)
 
     def cmd_final_score(self, args: Sequence[str]) -> str:
-        return self.state.result()
+        state = self.state
+        estimate = None if state.is_terminal() else self.engine.area_estimate(state)
+        if estimate is None:
+            return state.result()
+        score = estimate.owner_score(self.game.komi)
+        if score is None:
+            score = round(float(estimate.score_lead) * 2) / 2
+        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+    def cmd_final_status_list(self, args: Sequence[str]) -> str:
+        self._nargs(args, 1)
+        wanted = args[0].lower()
+        if wanted not in ("dead", "alive", "seki"):
+            raise GtpCommandError("syntax error: final_status_list dead|alive|seki")
+        if wanted == "seki":
+            return ""
+        state = self.state
+        estimate = self.engine.area_estimate(state)
+        predicted = estimate.ownership if estimate is not None else None
+        points = []
+        for player, sign in ((0, 1.0), (1, -1.0)):
+            for action in state.stones(player):
+                dead = predicted is not None and sign * float(predicted[action]) < 0
+                if dead == (wanted == "dead"):
+                    points.append(state.action_to_text(action))
+        return " ".join(points)
 
     def cmd_time_settings(self, args: Sequence[str]) -> str:
         self._nargs(args, 3)

@@ -215,9 +215,17 @@ class PlaySession:
         if analysis.proven is not None:
             mover = "you" if state.to_play == self.human else "the engine"
             return f"eval: {analysis.proof_text(mover)} ({analysis.simulations} simulations)"
+        lead = ""
+        estimate = self.engine.area_estimate(state)
+        if estimate is not None:
+            black_lead = estimate.owner_score(self.game.komi) if estimate.ownership is not None else None
+            if black_lead is None:
+                black_lead = estimate.score_lead
+            mine = black_lead if self.human == 0 else -black_lead
+            lead = f"; predicted score {'+' if mine >= 0 else ''}{mine:g} for you"
         return (
             f"eval: your win probability {win_probability(value):.1%} "
-            f"(searched value {value:+.3f} for you, {analysis.simulations} simulations)"
+            f"(searched value {value:+.3f} for you, {analysis.simulations} simulations{lead})"
         )
 
     def _result(self) -> str:
