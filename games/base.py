@@ -82,6 +82,8 @@ class Game(abc.ABC):
     notation_hint: str = "a move in the game's notation"
     #: The record format of :mod:`games.records`: ``"sgf"``, ``"pgn"`` or ``"moves"`` (a move list).
     record_format: str = "moves"
+    #: The action that passes (Go), None where a player cannot pass.
+    pass_action: int | None = None
     max_game_length: int
 
     @abc.abstractmethod

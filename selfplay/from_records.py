@@ -154,7 +154,7 @@ def convert_record(record: GameRecord, game: Game, *, smoothing: float = 0.0) ->
     setup: list[int] = []
     start = record.start
     if start is not None and start != record.game.initial_state():
-        if run_game.name != "go":
+        if run_game.pass_action is None:  # setup stones become moves with the other side passing
             raise ConversionError("other game", f"a {run_game.name} record from a set-up position")
         setup = _setup_moves(start, run_game)
     opening = _opening_plies(record)

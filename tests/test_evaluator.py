@@ -194,7 +194,7 @@ def test_a_cpu_share_paces_the_evaluator_to_that_share_of_the_time(tmp_path) -> 
     # three times the pairing's own time: busy at most a quarter of the time.
     assert len(rests) == len(pairing_seconds) == 5
     for rest, busy in zip(rests, pairing_seconds, strict=True):
-        assert 3 * busy <= rest <= 3 * busy + 0.05
+        assert 3 * busy <= rest <= 3 * busy + 0.5
     assert Evaluator(tmp_path, FAST).config.cpu_share is None
     for bad in (0, 1.5, -0.1, True):
         with pytest.raises(EvaluatorError, match="cpu_share"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,12 @@ from learner.network import PolicyValueNet
 
 
 def test_a_checkpoint_of_another_network_is_refused_before_ray_starts(tiny_checkpoint, tmp_path: Path) -> None:
-    start = time.monotonic()
     done = run_zeroplay("train", "--game", "tictactoe", "--init", str(tiny_checkpoint("tictactoe")),
                         "--run-dir", str(tmp_path / "run"), "--steps", "1", timeout=120)
     assert done.returncode == 2, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "network" in lines[0] and "channels" in lines[0], done.stderr
     assert not (tmp_path / "run").exists()  # nothing was started or written
-    assert time.monotonic() - start < 60
     other_game = run_zeroplay("train", "--game", "connect4", "--init", str(tiny_checkpoint("tictactoe")),
                               "--run-dir", str(tmp_path / "run2"), "--steps", "1", timeout=120)
     assert other_game.returncode == 2 and "tictactoe" in other_game.stderr and "connect4" in other_game.stderr

@@ -39,8 +39,8 @@ def _random_records(spec: dict[str, Any], plies: int, count: int, seed: int) -> 
         state, actions = game.initial_state(), []
         while not state.is_terminal() and len(actions) < plies:
             legal = state.legal_actions()
-            if game.name == "go" and len(legal) > 1:
-                legal = legal[:-1]  # no pass
+            if game.pass_action is not None and len(legal) > 1:
+                legal = [a for a in legal if a != game.pass_action]  # no pass
             actions.append(rng.choice(legal))
             state = state.apply_unchecked(actions[-1])
         if state.is_terminal():
