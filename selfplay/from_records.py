@@ -119,7 +119,7 @@ def _run_game(record: GameRecord, game: Game) -> Game:
 def _setup_moves(start: State, game: Game) -> list[int]:
     """Go setup stones as moves from the empty board: each side places its stones, the other passing."""
     black, white = list(start.stones(0)), list(start.stones(1))  # type: ignore[attr-defined]
-    passing = game.pass_action  # type: ignore[attr-defined]
+    passing = game.pass_action
     moves: list[int] = []
     colour = 0
     while black or white:
