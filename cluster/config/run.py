@@ -14,6 +14,7 @@ sets (unknown keys and wrong types are errors naming ``table.key``)::
     [train]         # learner.TrainConfig
     [evaluate]      # cluster.evaluator.EvaluatorConfig (the Elo ladder during training)
     [run]           # RunSettings
+    [league]        # cluster.config.league.LeagueSettings (snapshots, PFSP, exploiters; off by default)
 
 The resolved configuration is written to ``RUN_DIR/config.toml`` and can be fed
 back with ``--config``.
@@ -29,6 +30,7 @@ from typing import Any
 
 import games
 from cluster.arena.evaluator import EvaluatorConfig
+from cluster.config.league import LeagueSettings
 from cluster.config.presets import preset
 from cluster.config.settings import ConfigError, build, to_mapping
 from learner.backends import check_backend_name
@@ -40,7 +42,7 @@ from selfplay.search import SearchConfig
 from selfplay.worker import WorkerConfig
 
 INFERENCE_MODES = ("local", "shared")
-SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
+SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run", "league")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -264,6 +266,7 @@ class RunConfig:
     train: TrainConfig
     evaluate: EvaluatorConfig
     run: RunSettings
+    league: LeagueSettings = dataclasses.field(default_factory=LeagueSettings)
 
     def __post_init__(self) -> None:
         self.selfplay.worker_config(self.search)  # settings that depend on each other (cheap vs full budget)
@@ -293,6 +296,7 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
         train=TrainConfig(**sections.get("train", {})),
         evaluate=EvaluatorConfig(),
         run=RunSettings(),
+        league=LeagueSettings(),
     )
 
 
@@ -304,6 +308,7 @@ _SECTION_TYPES = {
     "train": TrainConfig,
     "evaluate": EvaluatorConfig,
     "run": RunSettings,
+    "league": LeagueSettings,
 }
 
 
