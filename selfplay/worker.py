@@ -274,8 +274,9 @@ class Worker:
         ``name`` identifies the opponent in the records (e.g. a league snapshot) and its
         weights: games in progress against another name finish against the opponent they
         began with (a league changes opponents without losing games), and a game against
-        ``name`` itself goes on with ``evaluate``. ``None`` ends every game against an
-        opponent: they are replaced by fresh self-play games.
+        ``name`` itself goes on with ``evaluate``; games with no move played yet are drawn
+        again. ``None`` ends every game against an opponent: they are replaced by fresh
+        self-play games.
         """
         if evaluate is None:
             self._opponent, self._opponent_name = None, None
@@ -286,6 +287,8 @@ class Worker:
             raise ValueError(f"an opponent needs a name of 1..64 characters, got {name!r}")
         self._opponent, self._opponent_name = _timing(evaluate), name
         self._opponents[name] = self._opponent
+        # Games not begun yet are drawn again (so the first chunk of an exploit run plays only its target).
+        self._games = [g if g.actions else self._new_game() for g in self._games]
 
     @property
     def opponent_names(self) -> tuple[str, ...]:

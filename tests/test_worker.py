@@ -200,7 +200,9 @@ def test_games_against_an_opponent_train_only_the_learners_moves():
                        opponent_config=SearchConfig(num_simulations=2))
     worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0))
     worker.set_opponent(opponent, "step-100")
-    games_ = [t for t in worker.play(24) if t.opponent is not None]  # the first 8 games were begun as self-play
+    played = worker.play(24)
+    games_ = [t for t in played if t.opponent is not None]
+    assert len(games_) == len(played), "games not begun yet were drawn again against the opponent"
     assert opponent_calls and len(games_) >= 16
     sides = {t.trained_side for t in games_}
     assert sides == {0, 1}  # the learner takes both colours
@@ -232,7 +234,7 @@ def test_games_in_progress_finish_against_the_opponent_they_began_with():
                        opponent_config=SearchConfig(num_simulations=2))
     worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(1))
     worker.set_opponent(make("a"), "snap-a")
-    for _ in range(12):  # the first games were begun as self-play; games against snap-a follow them
+    for _ in range(3):
         worker.step()
     in_progress = [g for g in worker._games if g.opponent == "snap-a" and g.actions]
     assert in_progress, "games against snap-a under way"

@@ -260,7 +260,7 @@ def newest_rated(ladder: Mapping[str, Any] | None) -> str | None:
 
 
 def win_probability(counts: Mapping[str, float] | None, prior: float | None) -> float:
-    """The main agent's chance to beat a snapshot: its league games plus :data:`PRIOR_GAMES` at ``prior`` (0.5 if None)."""
+    """The main agent's chance to beat a snapshot: its league games and :data:`PRIOR_GAMES` at ``prior`` (or 0.5)."""
     p0 = 0.5 if prior is None else min(max(float(prior), 0.0), 1.0)
     w = d = lost = 0.0
     if counts:
@@ -509,7 +509,7 @@ def read_league(run_dir: str | Path) -> LeagueState | None:
 
 
 def load_league(run_dir: str | Path) -> LeagueState:
-    """The league state of a run: its file, or a fresh state (with one :class:`LeagueWarning`) if the file is damaged."""
+    """The league state of a run: its file, or a fresh state (one :class:`LeagueWarning`) if the file is damaged."""
     try:
         return read_league(run_dir) or LeagueState()
     except LeagueError as err:

@@ -71,7 +71,8 @@ class LeagueSettings:
     def __post_init__(self) -> None:
         _require(0.0 <= self.share <= 1.0, f"league.share must be in [0, 1] (got {self.share!r})")
         _require(self.pfsp in PFSP_MODES, f"league.pfsp must be one of {', '.join(PFSP_MODES)} (got {self.pfsp!r})")
-        _require(1 <= self.snapshot_every <= 10**9, f"league.snapshot_every must be 1..1e9 steps (got {self.snapshot_every!r})")
+        _require(1 <= self.snapshot_every <= 10**9,
+                 f"league.snapshot_every must be 1..1e9 steps (got {self.snapshot_every!r})")
         _require(1 <= self.max_snapshots <= MAX_SNAPSHOTS,
                  f"league.max_snapshots must be 1..{MAX_SNAPSHOTS} (got {self.max_snapshots!r})")
         _require(0.0 < self.opponent_seconds <= 86_400.0,
