@@ -99,9 +99,13 @@ class RunDir:
     def league(self) -> Path:
         return self.root / LEAGUE_FILE
 
+    @property
+    def league_snapshots(self) -> Path:
+        return self.root / LEAGUE_DIR / "snapshots"
+
     def league_snapshot(self, name: str) -> Path:
         """The directory of one league snapshot's weights (``name`` checked by ``cluster.arena.league``)."""
-        return self.root / LEAGUE_DIR / "snapshots" / name
+        return self.league_snapshots / name
 
     def league_exploiter(self, index: int) -> Path:
         """The run directory of league exploiter ``index`` (its own replay and checkpoints)."""
