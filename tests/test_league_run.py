@@ -18,8 +18,8 @@ from selfplay import SearchConfig, Worker, WorkerConfig, encode, uniform_evaluat
 TTT = games.make("tictactoe")
 
 LEAGUE = ["league.enabled=true", "league.snapshot_every=20", "league.share=0.5", "league.opponent_seconds=1",
-          "league.max_snapshots=50", "league.exploiters=1", "league.exploiter_min_games=1000000", "league.exploiter_games_per_actor=16",
-          "run.evaluate=false"]
+          "league.max_snapshots=50", "league.exploiters=1", "league.exploiter_min_games=1000000",
+          "league.exploiter_games_per_actor=16", "run.evaluate=false"]
 
 
 def test_only_the_learning_sides_moves_of_a_league_game_reach_the_replay(tmp_path: Path) -> None:
