@@ -214,8 +214,9 @@ class Worker:
         self.rng = rng
         self._timed = _timing(evaluate)
         self._weights_version = int(weights_version)
-        self._opponent: _TimedEvaluator | None = None
+        self._opponent: _TimedEvaluator | None = None  # the opponent of new games
         self._opponent_name: str | None = None
+        self._opponents: dict[str, _TimedEvaluator] = {}  # name -> evaluator, for every game in progress
         self._games = [self._new_game() for _ in range(config.num_games)]
         self._simulations = 0
         self._moves = 0
@@ -270,17 +271,29 @@ class Worker:
 
         The learner takes a random side; the opponent searches with ``config.opponent_config``
         (no noise); only the learner's moves become training data (``Trajectory.trained_side``).
-        ``name`` identifies the opponent in the records (e.g. a league snapshot).
-        Games in progress keep the opponent they started with only until this call: they
-        are replaced by fresh games when the opponent changes.
+        ``name`` identifies the opponent in the records (e.g. a league snapshot) and its
+        weights: games in progress against another name finish against the opponent they
+        began with (a league changes opponents without losing games), and a game against
+        ``name`` itself goes on with ``evaluate``; games with no move played yet are drawn
+        again. ``None`` ends every game against an opponent: they are replaced by fresh
+        self-play games.
         """
         if evaluate is None:
             self._opponent, self._opponent_name = None, None
-        else:
-            if not name or len(name) > 64:
-                raise ValueError(f"an opponent needs a name of 1..64 characters, got {name!r}")
-            self._opponent, self._opponent_name = _timing(evaluate), name
-        self._games = [g if g.learner_side is None else self._new_game() for g in self._games]
+            self._opponents = {}
+            self._games = [g if g.learner_side is None else self._new_game() for g in self._games]
+            return
+        if not name or len(name) > 64:
+            raise ValueError(f"an opponent needs a name of 1..64 characters, got {name!r}")
+        self._opponent, self._opponent_name = _timing(evaluate), name
+        self._opponents[name] = self._opponent
+        # Games not begun yet are drawn again (so the first chunk of an exploit run plays only its target).
+        self._games = [g if g.actions else self._new_game() for g in self._games]
+
+    @property
+    def opponent_names(self) -> tuple[str, ...]:
+        """The opponents of games in progress and of new games (``set_opponent``)."""
+        return tuple(self._opponents)
 
     def _resigns(self, g: _Game, value: float) -> bool:
         settings = self.config.resignation
@@ -317,11 +330,13 @@ class Worker:
             )
             outputs.update(zip(mine, result.outputs, strict=True))
             simulations += result.num_simulations
-        if theirs:
-            assert self._opponent is not None
-            against = search([games_[i].state for i in theirs], self._opponent, cfg.opponent_config, self.rng,
+        by_opponent: dict[str, list[int]] = {}
+        for i in theirs:  # one batched search per opponent
+            by_opponent.setdefault(games_[i].opponent or "", []).append(i)
+        for name, group in by_opponent.items():
+            against = search([games_[i].state for i in group], self._opponents[name], cfg.opponent_config, self.rng,
                              add_noise=False)
-            outputs.update(zip(theirs, against.outputs, strict=True))
+            outputs.update(zip(group, against.outputs, strict=True))
             simulations += against.num_simulations
         full_of = dict(zip(mine, full, strict=True))
         finished = []
@@ -347,6 +362,9 @@ class Worker:
                 g.root = g.state
                 if g.learner_side is None:
                     continuing.append(i)
+        if len(self._opponents) > 1:  # forget the opponents no game plays any more
+            playing = {g.opponent for g in games_} | {self._opponent_name}
+            self._opponents = {k: v for k, v in self._opponents.items() if k in playing}
         if cfg.tree_reuse and continuing and result is not None:
             position = {i: k for k, i in enumerate(mine)}
             kept = [i for i in continuing if i in position]

@@ -200,7 +200,9 @@ def test_games_against_an_opponent_train_only_the_learners_moves():
                        opponent_config=SearchConfig(num_simulations=2))
     worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(0))
     worker.set_opponent(opponent, "step-100")
-    games_ = [t for t in worker.play(24) if t.opponent is not None]  # the first 8 games were begun as self-play
+    played = worker.play(24)
+    games_ = [t for t in played if t.opponent is not None]
+    assert len(games_) == len(played), "games not begun yet were drawn again against the opponent"
     assert opponent_calls and len(games_) >= 16
     sides = {t.trained_side for t in games_}
     assert sides == {0, 1}  # the learner takes both colours
@@ -216,3 +218,31 @@ def test_games_against_an_opponent_train_only_the_learners_moves():
     assert all(t.opponent is None and t.trained_side is None for t in plain[-2:])
     with pytest.raises(ValueError, match="name"):
         worker.set_opponent(opponent, "")
+
+
+def test_games_in_progress_finish_against_the_opponent_they_began_with():
+    """A league changes opponents between chunks: no game is lost, each is played against one opponent."""
+    calls = {"a": 0, "b": 0}
+
+    def make(name):
+        def evaluate(obs, masks):
+            calls[name] += len(obs)
+            return uniform_evaluator(obs, masks)
+        return evaluate
+
+    cfg = WorkerConfig(num_games=8, search=SearchConfig(num_simulations=4), opponent_share=1.0,
+                       opponent_config=SearchConfig(num_simulations=2))
+    worker = Worker(TTT, uniform_evaluator, cfg, rng=np.random.default_rng(1))
+    worker.set_opponent(make("a"), "snap-a")
+    for _ in range(3):
+        worker.step()
+    in_progress = [g for g in worker._games if g.opponent == "snap-a" and g.actions]
+    assert in_progress, "games against snap-a under way"
+    worker.set_opponent(make("b"), "snap-b")
+    assert worker.opponent_names == ("snap-a", "snap-b")
+    assert all(any(g is h for h in worker._games) for g in in_progress), "kept, not replaced by fresh games"
+    finished = worker.play(40)
+    against_a = [t for t in finished if t.opponent == "snap-a"]
+    assert len(against_a) >= len(in_progress)  # every game begun against snap-a was played to the end
+    assert calls["b"] > 0 and any(t.opponent == "snap-b" for t in finished)
+    assert worker.opponent_names == ("snap-b",), "snap-a is dropped once its last game ends"

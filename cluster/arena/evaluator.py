@@ -106,6 +106,11 @@ class EvaluatorConfig:
             keep busy it may fall far behind). A share in (0, 1]: it plays at normal priority
             and rests after each pairing so that it is busy at most that share of the wall
             time, so ratings keep coming at a bounded cost (e.g. 0.15 of one core).
+        exploitability: also measure each checkpoint's exact exploitability, the points it
+            loses per game against perfect play (:mod:`cluster.arena.exploitability`; tic-tac-toe
+            and Connect Four only), recorded as ``exploitability`` on the ladder and in metrics.
+        exploitability_openings: Connect Four: the labelled positions it starts from (each
+            played with both colours).
     """
 
     games_per_pairing: int = 10
@@ -118,6 +123,8 @@ class EvaluatorConfig:
     prior_draws: float = 1.0
     seed: int = 0
     cpu_share: float | None = None
+    exploitability: bool = False
+    exploitability_openings: int = 20
 
     def __post_init__(self) -> None:
         def positive_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -131,6 +138,10 @@ class EvaluatorConfig:
         positive_int("opponents", self.opponents, 0)
         positive_int("every_checkpoints", self.every_checkpoints)
         positive_int("threads", self.threads)
+        positive_int("exploitability_openings", self.exploitability_openings)
+        if self.exploitability_openings > 1000:
+            raise EvaluatorError(f"evaluator exploitability_openings must be at most 1000, got "
+                                 f"{self.exploitability_openings}")
         if self.opening_plies is not None:
             positive_int("opening_plies", self.opening_plies, 0)
         if not (isinstance(self.prior_draws, (int, float)) and 0.0 <= self.prior_draws < math.inf):
@@ -314,6 +325,11 @@ class Evaluator:
         for anchor in anchors:
             if anchor != RANDOM and anchor in by_opponent:
                 record[f"score_vs_{metric_key(anchor)}"] = by_opponent[anchor]["elo"]["score"]
+        exploitability = self._exploitability(game, evaluate, version, me, step) if self.config.exploitability \
+            else None
+        if exploitability is not None:
+            record["exploitability"] = exploitability["points_lost_per_game"]
+            record["exploitability_games"] = exploitability["games"]
         record["eval_games"] = sum(p["games"] for p in pairings)
         record["eval_seconds"] = round(time.perf_counter() - start, 3)
         entry = {
@@ -324,11 +340,30 @@ class Evaluator:
             "previous": previous[-1]["id"] if previous else None,
             "vs_previous": prev["elo"] if prev else None,
             "pairings": pairings,
+            **({"exploitability": exploitability} if exploitability is not None else {}),
             "seconds": record["eval_seconds"],
             "time": record["time"],
         }
         self.ladder["checkpoints"].append(entry)
         return record
+
+    def _exploitability(self, game: Any, evaluate: Any, version: int, me: str, step: int) -> dict[str, Any] | None:
+        """Points lost against perfect play (None, with a warning, where it cannot be measured)."""
+        from cluster.arena.exploitability import ExploitabilityError, default_openings, exact_exploitability
+
+        player = self._engine_player(game, evaluate, version, me, self.config.seed)
+        try:
+            openings, source = default_openings(game, count=self.config.exploitability_openings)
+            result = exact_exploitability(player, game, openings, source=source).to_dict(max_lines=3)
+        except ExploitabilityError as err:
+            warnings.warn(f"evaluator: no exploitability for step {step}: {err}", EvaluatorWarning, stacklevel=3)
+            return None
+        finally:
+            player.close()
+        self.log(f"evaluator: {me} loses {result['points_lost']:g} points in {result['games']} games "
+                 f"against perfect play")
+        return {k: result[k] for k in ("games", "points_lost", "points_lost_per_game", "by_colour", "losing_lines",
+                                       "openings_from", "seconds")}
 
     def _evaluator(self, net: Any, version: int) -> Any:
         from learner import TorchEvaluator

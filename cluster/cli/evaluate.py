@@ -13,6 +13,14 @@ from cluster.arena.evaluator import Evaluator, EvaluatorConfig, EvaluatorWarning
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.payoff:
+        from pathlib import Path
+
+        from cluster.arena.ladder import read_ladder
+        from cluster.observe.league_report import payoff_text
+
+        print(payoff_text(read_ladder(args.run_dir), Path(args.run_dir)))
+        return 0
     anchors = tuple(args.anchor) if args.anchor else None
     config = EvaluatorConfig(
         games_per_pairing=args.games,
@@ -21,6 +29,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         anchors=anchors,
         every_checkpoints=args.every,
         threads=args.threads,
+        exploitability=args.exploitability,
     )
     evaluator = Evaluator(args.run_dir, config, log=lambda line: print(line, file=sys.stderr, flush=True))
     with warnings.catch_warnings():
@@ -64,4 +73,8 @@ def register(commands: Any, bench: Any) -> None:
     p.add_argument("--watch", action="store_true", help="keep watching for new checkpoints")
     p.add_argument("--poll", type=float, default=30.0, help="seconds between looks with --watch (default 30)")
     p.add_argument("--json", action="store_true", help="print each record as JSON")
+    p.add_argument("--exploitability", action="store_true",
+                   help="also measure each checkpoint's exact points lost against perfect play (tictactoe, connect4)")
+    p.add_argument("--payoff", action="store_true",
+                   help="only print the ladder's payoff matrix (and a league's main agent against its snapshots)")
     p.set_defaults(func=cmd_evaluate)

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cluster.cli.report",
     "cluster.cli.pretrain",
     "cluster.cli.records",
+    "cluster.cli.exploit",
 )
 
 

@@ -14,6 +14,7 @@ sets (unknown keys and wrong types are errors naming ``table.key``)::
     [train]         # learner.TrainConfig
     [evaluate]      # cluster.evaluator.EvaluatorConfig (the Elo ladder during training)
     [run]           # RunSettings
+    [league]        # cluster.config.league.LeagueSettings (snapshots, PFSP, exploiters; off by default)
 
 The resolved configuration is written to ``RUN_DIR/config.toml`` and can be fed
 back with ``--config``.
@@ -30,6 +31,7 @@ from typing import Any
 
 import games
 from cluster.arena.evaluator import EvaluatorConfig
+from cluster.config.league import LeagueSettings
 from cluster.config.presets import preset
 from cluster.config.settings import ConfigError, build, short_repr, to_mapping
 from learner.backends import check_backend_name
@@ -43,7 +45,7 @@ from selfplay.trajectory import has_final_area
 from selfplay.worker import WorkerConfig
 
 INFERENCE_MODES = ("local", "shared")
-SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run")
+SECTIONS = ("game", "network", "search", "selfplay", "replay", "train", "evaluate", "run", "league")
 
 # Bounds of the run configuration. A value beyond one cannot work: it overflows a counter,
 # asks Ray for what it cannot count, or allocates beyond any machine. What a given machine
@@ -340,6 +342,7 @@ class RunConfig:
     train: TrainConfig
     evaluate: EvaluatorConfig
     run: RunSettings
+    league: LeagueSettings = dataclasses.field(default_factory=LeagueSettings)
 
     def __post_init__(self) -> None:
         for (section, key), most in FIELD_BOUNDS.items():
@@ -420,6 +423,7 @@ def defaults(game_spec: dict[str, Any]) -> RunConfig:
         train=TrainConfig(**sections.get("train", {})),
         evaluate=EvaluatorConfig(**sections.get("evaluate", {})),
         run=RunSettings(),
+        league=LeagueSettings(),
     )
 
 
@@ -431,6 +435,7 @@ _SECTION_TYPES = {
     "train": TrainConfig,
     "evaluate": EvaluatorConfig,
     "run": RunSettings,
+    "league": LeagueSettings,
 }
 
 

@@ -12,7 +12,10 @@ writes to ``RUN_DIR/report/`` (or ``--out DIR``):
   interval) a triangle marks the two checkpoints' ladder rating difference instead;
 * ``throughput.png``  games/s, positions/s and simulations/s against wall-clock minutes
   since the first record;
-* ``replay.png``      replay window size and samples drawn per position against the step.
+* ``replay.png``      replay window size and samples drawn per position against the step;
+* ``payoff.png``      the payoff matrix as a heat map (the ladder's results, and a league's
+  main agent against its snapshots) and ``exploitability.png``, the main agent's
+  exploitability over time (:mod:`cluster.observe.league_report`).
 
 A plot whose data is missing (e.g. no ladder yet) is left out. Drawn with matplotlib's
 Agg backend (no display needed); the paths written are printed, one per line.
@@ -271,6 +274,10 @@ def make_report(run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | N
         plot_throughput(plt, training, target / "throughput.png"),
         plot_replay(plt, training, target / "replay.png"),
     ]
+    from cluster.observe.league_report import plot_exploitability, plot_payoff
+
+    written += [plot_payoff(plt, ladder, run, target / "payoff.png"),
+                plot_exploitability(plt, run, records, target / "exploitability.png")]
     return [p for p in written if p is not None]
 
 

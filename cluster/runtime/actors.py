@@ -106,6 +106,10 @@ class SelfPlayRunner:
             config.selfplay.worker_config(config.search),
             rng=np.random.default_rng(_actor_seed(config.run.seed, index)),
         )
+        from cluster.runtime.opponents import ActorOpponents
+
+        self.opponents = ActorOpponents(self.game, self.worker, self.local_evaluator, config.network,
+                                        config.selfplay.inference_backend, config.selfplay.torch_threads)
         self.restarted = _was_restarted()
 
     def _take_weights(self, weights_version: int, weights: list[Any], deadline: float) -> bool:
@@ -135,13 +139,17 @@ class SelfPlayRunner:
         return os.getpid()
 
     def run(
-        self, weights_version: int, weights: list[Any], seconds: float, resign_threshold: float | None = None
+        self, weights_version: int, weights: list[Any], seconds: float, resign_threshold: float | None = None,
+        opponent: Any = None,
     ) -> dict[str, Any]:
         """Play for about ``seconds`` with weights ``weights_version`` (``weights`` = [ObjectRef]).
 
         The weights are fetched only when their version is new. ``resign_threshold``: the
-        replay's current resignation threshold (None: no game resigns). Returns counters for the chunk.
+        replay's current resignation threshold (None: no game resigns). ``opponent``: a frozen
+        opponent (``cluster.runtime.opponents.OpponentSpec``) for a share of the new games, or
+        None. Returns counters for the chunk, with its games against opponents.
         """
+        from cluster.runtime.opponents import opponent_games
         from learner.inference_server import WeightsVersionError
         from selfplay import encode
 
@@ -157,6 +165,8 @@ class SelfPlayRunner:
         elif self.weights_version < 0 and self.inference is not None:
             raise ValueError("a self-play actor with shared inference needs weights in its first chunk")
         self.worker.set_resign_threshold(resign_threshold)
+        self.opponents.take(opponent)
+        against: list[dict[str, Any]] = []
         before = self.worker.stats
         outbox: list[bytes] = []
         pending: list[Any] = []
@@ -186,6 +196,7 @@ class SelfPlayRunner:
                 break
             if finished:
                 t = time.perf_counter()
+                against.extend(opponent_games(finished))
                 outbox.extend(encode(trajectory) for trajectory in finished)
                 ray_seconds += time.perf_counter() - t
             if len(outbox) >= _SEND_GAMES or (outbox and time.perf_counter() - last_send > _SEND_SECONDS):
@@ -223,6 +234,8 @@ class SelfPlayRunner:
             "rejected": rejected,
             "positions": positions,
             "node": ray.get_runtime_context().get_node_id(),
+            "opponent_games": against,
+            "opponent_digests": self.opponents.digests() if opponent is not None else {},
         }
 
 

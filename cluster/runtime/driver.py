@@ -90,9 +90,12 @@ class Trainer:
         config: the run configuration.
         run_dir: the prepared run directory.
         out: where progress lines go.
+        plan: who picks the self-play actors' frozen opponents and counts their games
+            (``cluster.runtime.opponents.OpponentPlan``: ``zeroplay exploit``'s target); None:
+            the league of ``[league]`` when it is enabled, else plain self-play.
     """
 
-    def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout) -> None:
+    def __init__(self, config: RunConfig, run_dir: Path, out: TextIO = sys.stdout, plan: Any = None) -> None:
         import ray
 
         from cluster.runtime.actors import (
@@ -147,6 +150,11 @@ class Trainer:
         self.evaluator = (
             create_evaluator_actor(config, str(run_dir), self.config_toml) if config.run.evaluate else None
         )
+        if plan is None and config.league.enabled:
+            from cluster.runtime.league import LeaguePlan
+
+            plan = LeaguePlan(self)
+        self.plan = plan
         for _ in range(self._wanted_actors()):
             self._start_actor()
 
@@ -212,8 +220,10 @@ class Trainer:
         ).remote(self.config_toml, index, self.replay_name, self.inference_name)
 
     def _submit_selfplay(self, index: int) -> Any:
+        opponent = self.plan.opponent_for(index) if self.plan is not None else None
         return self.actors[index].run.remote(
-            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds, self.resign_threshold
+            self.weights_version, [self.weights_ref], self.config.selfplay.chunk_seconds, self.resign_threshold,
+            opponent,
         )
 
     def _submit_learner(self) -> tuple[Any, Any]:
@@ -233,6 +243,8 @@ class Trainer:
         pending[metrics_ref] = ("learner", weights_ref)
         if self.evaluator is not None:
             pending[self.evaluator.evaluate_new.remote(5.0)] = ("evaluate", None)
+        if self.plan is not None:
+            self.plan.start(pending)
         last_log = time.monotonic()
         log_totals = dataclasses.replace(self.totals)
         log_step = self.step
@@ -248,6 +260,8 @@ class Trainer:
                     self._selfplay_done(ref, extra, pending)
                 elif kind == "learner":
                     self._learner_done(ref, extra, pending)
+                elif kind == "plan":
+                    self.plan.done(ref, extra, pending)
                 else:
                     self._evaluation_done(ref, pending)
             self._retry_due(pending)
@@ -295,6 +309,8 @@ class Trainer:
                 log.debug("self-play actor %d still unavailable (%s)", index, type(err).__name__)
             return
         self.totals.add(chunk)
+        if self.plan is not None:
+            self.plan.chunk_done(index, chunk)
         if index not in self.actors:
             return
         if index in self._waiting_warned:
@@ -404,6 +420,8 @@ class Trainer:
                 if self.inference is not None:  # loaded once, before the actors ask for it
                     self._weight_pushes.append(
                         self.inference.ensure_weights.remote(self.weights_version, [self.weights_ref]))
+            if self.plan is not None:
+                self.plan.learner_progress(self.step, self.weights_version, self.weights_ref, self.last_checkpoint)
         metrics_ref, new_weights_ref = self._submit_learner()
         pending[metrics_ref] = ("learner", new_weights_ref)
 
@@ -521,6 +539,8 @@ class Trainer:
             "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
         }
         record.update(self._inference_period(period))
+        if self.plan is not None:
+            record.update(self.plan.record())
         record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
         self.metrics.write(record)
 
@@ -531,16 +551,20 @@ class Trainer:
         if self.evaluator is not None:
             ray.kill(self.evaluator, no_restart=True)
             pending = {ref: item for ref, item in pending.items() if item[0] != "evaluate"}
+        if self.plan is not None:  # its own work ends first (and leaves pending)
+            self.plan.finish(pending)
         # Let the chunks in flight end (their games are acknowledged), then save.
         refs = list(pending)
         ray.wait(refs, num_returns=len(refs), timeout=self.config.selfplay.chunk_seconds + 30)
-        for ref, (kind, _) in pending.items():
+        for ref, (kind, extra) in pending.items():
             try:
                 result = ray.get(ref, timeout=0)
             except Exception:  # noqa: BLE001 - a chunk that failed or is still running
                 continue
             if kind == "selfplay":
                 self.totals.add(result)
+                if self.plan is not None:
+                    self.plan.chunk_done(extra, result)
             elif result["steps"]:
                 self.step = int(result["step"])
         if self.inference is not None:
@@ -562,6 +586,7 @@ class Trainer:
             "positions": replay.get("positions_added", self.totals.positions),
             "minutes": round(elapsed / 60, 2),
             "actor_restarts": self.restarts,
+            **(self.plan.summary() if self.plan is not None else {}),
         }
         self.metrics.close()
         print(
@@ -619,6 +644,8 @@ def run_training(
     address: str | None = None,
     resume: bool = False,
     out: TextIO = sys.stdout,
+    setup: Callable[[Path], None] | None = None,
+    plan: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     """Prepare the run directory, connect to Ray, train, and save a final checkpoint.
 
@@ -626,6 +653,9 @@ def run_training(
     (``cluster.config.resources``), and a resumed run finds the newest checkpoint that
     verifies (one warning on stderr per damaged newer one; a RunDirError if none does).
     SIGINT/SIGTERM end the run early but cleanly (a final checkpoint is written).
+    ``setup(run_dir)`` runs once the run directory is prepared (``zeroplay exploit`` writes
+    its target there); ``plan()`` makes the run's :class:`~cluster.runtime.opponents.OpponentPlan`
+    once Ray is up (None: the ``[league]`` section decides).
     """
     import ray
 
@@ -664,7 +694,9 @@ def run_training(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        trainer = Trainer(config, run_dir, out)
+        if setup is not None:
+            setup(run_dir)
+        trainer = Trainer(config, run_dir, out, plan=plan() if plan is not None else None)
         print(
             f"zeroplay train: {config.make_game()!r} -> {run_dir} "
             f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "

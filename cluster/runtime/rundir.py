@@ -12,6 +12,10 @@
     RUN_DIR/ladder/            copies of the weights the ladder rated
     RUN_DIR/report/            PNG plots of ``zeroplay report``
     RUN_DIR/pretrain.json      what ``zeroplay pretrain`` read (record imports) and reached
+    RUN_DIR/league.json        the league: snapshots, the main agent's payoff against them, exploiters
+    RUN_DIR/league/            snapshot weights (``snapshots/NAME/``) and exploiter runs (``exploiter-K/``)
+    RUN_DIR/exploit.json       ``zeroplay exploit``: the target and the exploiter's results over time
+    RUN_DIR/exploit/           its frozen copy of the target (``target/``) and the games won (``wins/``)
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ LADDER_FILE = "ladder.json"
 LADDER_DIR = "ladder"
 REPORT_DIR = "report"
 PRETRAIN_FILE = "pretrain.json"
+LEAGUE_FILE = "league.json"
+LEAGUE_DIR = "league"
+EXPLOIT_FILE = "exploit.json"
+EXPLOIT_DIR = "exploit"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +94,36 @@ class RunDir:
     @property
     def pretrain(self) -> Path:
         return self.root / PRETRAIN_FILE
+
+    @property
+    def league(self) -> Path:
+        return self.root / LEAGUE_FILE
+
+    @property
+    def league_snapshots(self) -> Path:
+        return self.root / LEAGUE_DIR / "snapshots"
+
+    def league_snapshot(self, name: str) -> Path:
+        """The directory of one league snapshot's weights (``name`` checked by ``cluster.arena.league``)."""
+        return self.league_snapshots / name
+
+    def league_exploiter(self, index: int) -> Path:
+        """The run directory of league exploiter ``index`` (its own replay and checkpoints)."""
+        return self.root / LEAGUE_DIR / f"exploiter-{int(index)}"
+
+    @property
+    def exploit(self) -> Path:
+        return self.root / EXPLOIT_FILE
+
+    @property
+    def exploit_target(self) -> Path:
+        """The frozen copy of an exploited target's weights."""
+        return self.root / EXPLOIT_DIR / "target"
+
+    @property
+    def exploit_wins(self) -> Path:
+        """The exploiter's won games as records."""
+        return self.root / EXPLOIT_DIR / "wins"
 
 
 
