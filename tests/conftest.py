@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,11 @@ import pytest
 
 import games
 from games import Game
+
+# pytest caches each test module's rewritten assertions in __pycache__ only where bytecode
+# may be written; with PYTHONDONTWRITEBYTECODE set, every run would rewrite all of them
+# again (a third of the fast loop's time on 2 cores).
+sys.dont_write_bytecode = False
 
 
 def _tiny_net(game: Game, seed: int = 0) -> Any:

@@ -192,6 +192,7 @@ def test_game_spec_parsing() -> None:
         merge_game(base, {"name": "chess"})
 
 
+@pytest.mark.slow
 def test_cli_answers_each_line_as_it_comes(tiny_checkpoint) -> None:
     """The real command: one flushed answer per request (read before the next is sent), EOF exits 0."""
     run_dir = tiny_checkpoint("tictactoe")
@@ -211,6 +212,7 @@ def test_cli_answers_each_line_as_it_comes(tiny_checkpoint) -> None:
     assert status == 0
 
 
+@pytest.mark.slow
 def test_cli_fresh_network_and_usage_errors() -> None:
     done = subprocess.run(
         zeroplay_argv("analyze", "--game", "tictactoe", "--sims", "0"),

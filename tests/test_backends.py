@@ -65,6 +65,7 @@ def max_abs_error(evaluator: TorchEvaluator, reference: TorchEvaluator, obs: np.
     return max(float(np.abs(logits - want_logits)[masks].max()), float(np.abs(values - want_values).max()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 @pytest.mark.parametrize("key", list(SPECS))
 def test_backend_matches_eager_on_random_positions_of_each_game(key: str, backend: str) -> None:
@@ -80,6 +81,7 @@ def test_backend_matches_eager_on_random_positions_of_each_game(key: str, backen
         assert np.all(logits[~masks] == reference(obs, masks)[0][~masks])  # illegal moves stay masked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
 def test_load_weights_is_followed_by_the_backend(backend: str) -> None:
     game, net = preset_net("connect4", seed=0)

@@ -9,6 +9,7 @@ import pytest
 from cluster.cli.main import main
 
 
+@pytest.mark.slow
 def test_bench_search_reports_the_backend_against_eager_mode(capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["bench", "search", "--games", "tictactoe", "--num-games", "4", "--sims", "4", "--seconds", "0.4",
                "--backend", "jit", "--reps", "2", "--batches", "1,4", "--json"])

@@ -74,6 +74,7 @@ def _saved(tmp_path: Path) -> tuple[Learner, Path]:
     return learner, meta_path
 
 
+@pytest.mark.slow
 def test_round_trip_and_exact_resume(tmp_path: Path) -> None:
     learner, meta_path = _saved(tmp_path)
     assert meta_path == tmp_path / "run" / "checkpoints" / "ckpt-000000003.json"
@@ -580,6 +581,7 @@ def _go_learner(size: int, config: NetworkConfig = GO_POOLED, steps: int = 2, **
     return learner
 
 
+@pytest.mark.slow
 def test_a_checkpoint_keeps_the_ownership_and_score_heads_and_refuses_another_config(tmp_path: Path) -> None:
     learner = _go_learner(5)
     meta_path = Path(learner.save_checkpoint(str(tmp_path / "run")))

@@ -312,6 +312,7 @@ _SPECIAL_FENS = [
 ]
 
 
+@pytest.mark.slow
 def test_action_round_trip_for_every_legal_move():
     states = list(_random_states(6, seed=0))
     states += [start(fen) for fen in _SPECIAL_FENS]

@@ -361,6 +361,7 @@ _EDITS = st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from("rid"),
                   min_size=1, max_size=12)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(kind=st.sampled_from(["sgf", "pgn", "txt"]), edits=_EDITS, chunk=st.sampled_from([5, 64, 1 << 20]))
 def test_fuzzed_collections_give_only_entries(tmp_path_factory, kind: str, edits, chunk: int) -> None:
@@ -389,6 +390,7 @@ def test_random_bytes_give_only_entries(tmp_path_factory, data: bytes) -> None:
         assert isinstance(entry, (CollectionGame, SkippedGame))
 
 
+@pytest.mark.slow
 def test_the_records_benchmark_reports_parse_and_import_rates() -> None:
     from cluster.bench.records import CASES, render, run_records_bench
 

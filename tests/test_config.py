@@ -304,11 +304,13 @@ def _refused_before_ray(tmp_path: Path, *args: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_the_command_refuses_more_actors_than_cpus_before_ray_starts(tmp_path: Path) -> None:
     line = _refused_before_ray(tmp_path, "--set", "selfplay.actors=1000")
     assert "reserves 1001 CPUs" in line and "ask for fewer" in line
 
 
+@pytest.mark.slow
 def test_the_command_refuses_a_replay_buffer_beyond_memory_before_ray_starts(tmp_path: Path) -> None:
     line = _refused_before_ray(tmp_path, "--set", "replay.capacity=1000000000000")
     assert "replay.capacity = 1000000000000 needs about" in line and "of memory" in line
@@ -348,6 +350,7 @@ def test_a_set_value_nested_too_deeply_is_an_error() -> None:
         resolve("tictactoe", assignments=["search.num_simulations=" + "[" * 100_000 + "]" * 100_000])
 
 
+@pytest.mark.slow
 def test_the_command_names_a_config_file_it_cannot_read(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b"\xff\n")

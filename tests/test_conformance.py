@@ -70,6 +70,7 @@ def test_max_game_length_is_the_longest_game_the_rules_allow(spec: dict, longest
     assert isinstance(game.max_game_length, int)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", CONFIGS, ids=_ids)
 def test_random_games_follow_the_protocol(spec: dict) -> None:
     game = games.from_spec(spec)

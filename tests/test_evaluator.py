@@ -58,6 +58,7 @@ def test_config_validation_and_defaults() -> None:
     assert metric_key("mcts-rollouts:64") == "mcts_rollouts_64"
 
 
+@pytest.mark.slow
 def test_evaluate_new_ladder_and_resume(tmp_path) -> None:
     for step in (0, 10, 20):
         add_checkpoint(tmp_path, step)

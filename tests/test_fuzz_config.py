@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -129,6 +130,7 @@ def _assert_round_trips(config: RunConfig) -> None:
     assert again == config
 
 
+@pytest.mark.slow
 @FUZZ
 @given(documents())
 def test_any_config_file_gives_a_config_or_a_config_error(tmp_path_factory, tables: dict[str, Any]) -> None:
@@ -137,6 +139,7 @@ def test_any_config_file_gives_a_config_or_a_config_error(tmp_path_factory, tabl
     _resolve_or_config_error(config_file=path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.sampled_from(GAMES), st.data())
 def test_any_damage_to_a_stored_config_gives_a_config_or_a_config_error(tmp_path_factory, game: str, data) -> None:
@@ -157,6 +160,7 @@ _ASSIGNMENT_VALUES = st.one_of(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.lists(
@@ -196,6 +200,7 @@ _VALID = {
 }
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.sampled_from(GAMES), st.dictionaries(st.sampled_from(sorted(_VALID)), st.none(), min_size=1, max_size=5),
        st.data())

@@ -86,6 +86,7 @@ def gtp(tiny_engine) -> GtpEngine:
     return GtpEngine(tiny_engine("go", sims=2, size=9), resign_threshold=-1.0)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(lines=st.lists(_GTP_LINES, min_size=1, max_size=4))
 def test_gtp_answers_every_line_in_protocol(gtp: GtpEngine, lines: list[str]) -> None:
@@ -141,6 +142,7 @@ def uci(tiny_engine) -> tuple[UciEngine, _Out]:
     return UciEngine(tiny_engine("chess", sims=2), out), out
 
 
+@pytest.mark.slow
 @FUZZ
 @given(lines=st.lists(_UCI_LINES, min_size=1, max_size=4))
 def test_uci_answers_every_line_in_protocol(uci: tuple[UciEngine, _Out], lines: list[str]) -> None:

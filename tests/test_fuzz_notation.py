@@ -92,6 +92,7 @@ def test_damaged_sgf_records_give_only_record_error(text: str) -> None:
     _only_record_error(read_sgf, text)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.integers(0, 2**32 - 1), st.sampled_from([5, 9]))
 def test_random_go_games_round_trip_through_sgf(seed: int, size: int) -> None:
@@ -101,6 +102,7 @@ def test_random_go_games_round_trip_through_sgf(seed: int, size: int) -> None:
     assert back.actions == actions and back.game.size == size and back.game.komi == 6.5 and back.result == "W+R"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [
@@ -134,6 +136,7 @@ def test_pgn_text_gives_only_record_error(text: str) -> None:
     _only_record_error(read_pgn_games, text)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.sampled_from(range(len(_PGN_RECORDS))).flatmap(lambda i: _mutations(_PGN_RECORDS[i])))
 def test_damaged_pgn_records_give_only_record_error(text: str) -> None:

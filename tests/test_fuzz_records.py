@@ -203,6 +203,7 @@ def hostile_messages(draw: Callable) -> bytes:
     return msgpack.packb(message, use_bin_type=True)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(hostile_messages())
 def test_hostile_fields_give_only_trajectory_error(data: bytes) -> None:
@@ -248,6 +249,7 @@ def test_damage_inside_one_record_loses_only_that_record(damaged: int, edits: li
             assert got == expected and scan.skipped_records == 1 and len(scan.warnings) == 1
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     st.lists(st.tuples(st.integers(0, 2**31), st.integers(0, 255), st.sampled_from("sidz")), max_size=10),
@@ -333,6 +335,7 @@ _JSON = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=_EXAMPLES or 30)
 @given(st.data())
 def test_hostile_metadata_gives_only_checkpoint_error(checkpoint_files: Path, data: st.DataObject) -> None:

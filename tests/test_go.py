@@ -597,6 +597,7 @@ def _mostly_moves(rng: random.Random, legal: list[int]) -> int:
     return legal[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size,count", [(5, 30), (7, 6)])
 def test_random_games_match_reference_rules(size, count):
     rng = random.Random(size)
@@ -615,6 +616,7 @@ def test_random_games_match_reference_rules(size, count):
     assert repeats > 0  # superko was exercised
 
 
+@pytest.mark.slow
 def test_random_play_invariants():
     rng = random.Random(1)
     game = Go(size=9)

@@ -171,6 +171,7 @@ def zeroplay_gtp(run_dir: object, *extra: str) -> GtpClient:
     return GtpClient(zeroplay_argv("gtp", str(run_dir), *extra), name="zeroplay gtp")
 
 
+@pytest.mark.slow
 def test_cli_stdout_is_protocol_only(tiny_checkpoint) -> None:
     client = zeroplay_gtp(tiny_checkpoint("go", size=9), "--sims", "4")
     try:

@@ -145,6 +145,7 @@ def test_server_settings_are_checked() -> None:
         InferenceServer(GAME, NETWORK, backend="tensorrt")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jit", "onnxruntime"])
 def test_a_faster_backend_serves_every_version_with_eager_mode_answers(backend: str) -> None:
     if backend == "onnxruntime":

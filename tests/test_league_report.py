@@ -46,6 +46,7 @@ def league_run(run_dir: Path) -> None:
     write_league(run_dir, state)
 
 
+@pytest.mark.slow
 def test_report_draws_the_payoff_heat_map_and_exploitability_over_time(tmp_path: Path, capsys) -> None:
     league_run(tmp_path)
     assert main(["report", str(tmp_path)]) == 0
@@ -68,6 +69,7 @@ def test_the_ladder_prints_its_payoff_matrix(tmp_path: Path, capsys) -> None:
     assert payoff_text(None) == "no results on the ladder yet"
 
 
+@pytest.mark.slow
 def test_the_evaluator_measures_exact_exploitability_per_checkpoint(tmp_path: Path) -> None:
     from cluster.arena.evaluator import Evaluator, EvaluatorConfig
     from cluster.arena.ladder import read_ladder

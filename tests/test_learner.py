@@ -170,6 +170,7 @@ def test_wdl_value_loss_is_cross_entropy_and_pulls_toward_the_target() -> None:
         compute_loss(policy_logits, value, policy_target, z, mask, value_logits=torch.zeros(b, 2))
 
 
+@pytest.mark.slow
 def test_wdl_learner_fits_a_fixed_batch_with_draws() -> None:
     """A learner with a "wdl" head learns wins, draws and losses of a tiny fixed batch: its value
     (the expected score) approaches each target and its draw probability the draws."""
@@ -225,6 +226,7 @@ def _fixed_batch(n: int = 32, seed: int = 0) -> dict:
     return buf.sample(n)._asdict()
 
 
+@pytest.mark.slow
 def test_train_steps_reduce_loss_and_publish() -> None:
     batch = _fixed_batch()
     for optimizer, lr in (("sgd", 0.05), ("adamw", 3e-3)):
@@ -288,6 +290,7 @@ def _zero_gradient_run(config: TrainConfig, steps: int) -> tuple[float, float]:
     return float(weight.detach()[0, 0]), float(bias.detach()[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("game", "steps"), [("tictactoe", 10_000), ("connect4", 20_000)])
 def test_shipped_weight_decay_shrinks_an_idle_weight_over_a_run(game: str, steps: int) -> None:
     """The per-game defaults' decay does something over a typical run: a weight with no loss

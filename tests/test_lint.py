@@ -24,6 +24,7 @@ def test_ruff_finds_nothing() -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_import_contracts_hold() -> None:
     """games <- selfplay <- learner <- cluster; Ray only in cluster.runtime/bench; argparse only in cluster.cli."""
     done = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -51,6 +52,7 @@ def _project_imports() -> list[tuple[str, int, str, str | None]]:
     return found
 
 
+@pytest.mark.slow
 def test_every_project_import_resolves() -> None:
     """A lazy import inside a function (ruff and the contracts cannot see it fail) names a real module and name."""
     import importlib

@@ -93,6 +93,7 @@ def test_random_match_alternates_colours_and_saves_replayable_records(tmp_path: 
     assert summary["games_played"] == 9 and summary["wins"] == result.wins
 
 
+@pytest.mark.slow
 def test_rollout_mcts_beats_random_at_tictactoe() -> None:
     game = games.make("tictactoe")
     a = parse_player("mcts-rollouts:200", game, EngineConfig(sims=1), seed=0)
@@ -103,6 +104,7 @@ def test_rollout_mcts_beats_random_at_tictactoe() -> None:
     assert result.elo.lower > 100
 
 
+@pytest.mark.slow
 def test_sprt_stops_a_lopsided_match_early() -> None:
     game = games.make("tictactoe")
     a = parse_player("mcts-rollouts:100", game, EngineConfig(sims=1), seed=0)
@@ -222,6 +224,7 @@ def test_gtp_resign_garbage_and_refusal(tmp_path: Path, answer: str, reason: str
         assert result.void == 2 and result.elo.games == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which(GNUGO), reason=f"GNU Go not installed at {GNUGO}")
 def test_go_match_against_gnugo(tmp_path: Path) -> None:
     from games.sgf import read_sgf
@@ -243,6 +246,7 @@ def test_go_match_against_gnugo(tmp_path: Path) -> None:
         assert sgf.final_state().is_terminal()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not shutil.which(STOCKFISH), reason=f"Stockfish not installed at {STOCKFISH}")
 def test_chess_match_against_stockfish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from games.pgn import read_pgn

@@ -33,6 +33,7 @@ def moves_of(game, *sans):
     return actions
 
 
+@pytest.mark.slow
 def test_round_trip():
     game = Chess()
     for seed in range(3):

@@ -139,6 +139,7 @@ def test_chess_san_and_pgn(tiny_engine, tmp_path: Path) -> None:
     assert read_pgn(pgn.read_text()).result == "0-1"
 
 
+@pytest.mark.slow
 def test_cli_plays_a_fresh_network() -> None:
     done = subprocess.run(
         zeroplay_argv("play", "--game", "tictactoe", "--sims", "2", "--second"),

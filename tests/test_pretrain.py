@@ -70,6 +70,7 @@ def teacher_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_import_is_cached_and_reused(tmp_path: Path, teacher_file: Path, monkeypatch) -> None:
     cache = tmp_path / "cache"
     folders, (summary,) = prepare_sources([teacher_file], TTT, cache)
@@ -94,6 +95,7 @@ def test_import_is_cached_and_reused(tmp_path: Path, teacher_file: Path, monkeyp
     assert not changed.reused
 
 
+@pytest.mark.slow
 def test_an_import_stopped_half_way_is_done_again(tmp_path: Path, teacher_file: Path) -> None:
     folders, _ = prepare_sources([teacher_file], TTT, tmp_path)
     (folders[0] / "import.json").unlink()  # as if the import had died before its manifest
@@ -143,6 +145,7 @@ def test_held_out_split_is_stable_and_about_the_share(tmp_path: Path, teacher_fi
     assert not any(is_held_out(p, 0.0) for p in payloads)
 
 
+@pytest.mark.slow
 def test_imported_games_fill_a_runs_replay(tmp_path: Path, teacher_file: Path) -> None:
     service = ReplayService(TTT, tmp_path / "run" / "replay", capacity=10_000, min_positions=100,
                             max_samples_per_position=4.0)
@@ -205,6 +208,7 @@ def test_a_pretrained_network_predicts_the_teachers_move_far_above_chance(tmp_pa
     assert int(logits.argmax()) == 4  # the centre
 
 
+@pytest.mark.slow
 def test_training_positions_beyond_the_capacity_stream_in_chunks(tmp_path: Path, teacher_file: Path) -> None:
     folders, (summary,) = prepare_sources([teacher_file], TTT, tmp_path / "cache")
     records: list[dict] = []

@@ -104,6 +104,7 @@ def test_stockfish_against_itself_gives_a_valid_pgn_collection(tmp_path: Path) -
     assert summary.imported == 3 and summary.skipped_total == 0
 
 
+@pytest.mark.slow
 def test_an_out_directory_with_records_is_refused(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text("{}")
     done = run_zeroplay("records", "random", "--game", "tictactoe", "--games", "2", "--out", str(tmp_path))

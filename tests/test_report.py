@@ -49,6 +49,7 @@ def write_ladder(run_dir) -> None:
     (run_dir / "ladder.json").write_text(json.dumps(ladder))
 
 
+@pytest.mark.slow
 def test_report_writes_pngs(tmp_path, capsys) -> None:
     write_metrics(tmp_path)
     write_ladder(tmp_path)
@@ -61,6 +62,7 @@ def test_report_writes_pngs(tmp_path, capsys) -> None:
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
 
 
+@pytest.mark.slow
 def test_report_without_ladder_uses_evaluation_records_and_out(tmp_path) -> None:
     run = tmp_path / "run"
     run.mkdir()

@@ -52,6 +52,7 @@ def test_resume_falls_back_past_a_corrupt_newest_checkpoint(tmp_path: Path) -> N
     assert load_checkpoint(summary["checkpoint"]).step == summary["step"]
 
 
+@pytest.mark.slow
 def test_resume_without_any_valid_checkpoint_is_refused_in_one_line(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     for meta in make_run(run_dir):

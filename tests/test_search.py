@@ -244,6 +244,7 @@ def test_blocks_loss_in_one(algorithm):
     assert out.action == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "moves",
     [
@@ -400,6 +401,7 @@ def test_rejects_terminal_roots_and_bad_evaluator():
     assert len(search([], uniform_evaluator, SearchConfig(), np.random.default_rng(0))) == 0
 
 
+@pytest.mark.slow
 def test_temperature_schedule():
     state = ttt("")
     cfg = SearchConfig(num_simulations=50, temperature_moves=2)
@@ -711,6 +713,7 @@ def test_the_solver_proves_a_forced_win_plays_it_and_stops(algorithm):
     assert plain.num_simulations == 300 and plain[0].proven is None
 
 
+@pytest.mark.slow
 def test_the_solver_proves_a_loss_and_a_draw():
     lost = search([ttt("a1 b2 c3 a3 c1")], uniform_evaluator, SearchConfig(num_simulations=500, solver=True),
                   np.random.default_rng(0))[0]

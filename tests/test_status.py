@@ -163,6 +163,7 @@ def test_damaged_metrics_are_skipped_with_a_warning(tmp_path: Path, damage: str)
         assert status.state == "not started" and status.step == 40
 
 
+@pytest.mark.slow
 def test_the_command_warns_once_per_damaged_file_and_errs_in_one_line(tmp_path: Path) -> None:
     import os
 

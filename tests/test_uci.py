@@ -296,6 +296,7 @@ def read_until(proc: LineProcess, prefix: str, timeout: float) -> list[str]:
     return lines
 
 
+@pytest.mark.slow
 def test_cli_transcript_and_eof(tiny_checkpoint) -> None:
     """A raw line session (malformed input on purpose) with the real command; end of input exits 0."""
     proc = LineProcess(zeroplay_argv("uci", str(tiny_checkpoint("chess")), "--sims", "4"), name="zeroplay uci",

@@ -18,6 +18,7 @@ from learner.checkpoint import list_checkpoints, load_checkpoint, save_checkpoin
 from learner.network import PolicyValueNet
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_network_is_refused_before_ray_starts(tiny_checkpoint, tmp_path: Path) -> None:
     done = run_zeroplay("train", "--game", "tictactoe", "--init", str(tiny_checkpoint("tictactoe")),
                         "--run-dir", str(tmp_path / "run"), "--steps", "1", timeout=120)
@@ -30,6 +31,7 @@ def test_a_checkpoint_of_another_network_is_refused_before_ray_starts(tiny_check
     assert other_game.returncode == 2 and "tictactoe" in other_game.stderr and "connect4" in other_game.stderr
 
 
+@pytest.mark.slow
 def test_missing_init_records_are_refused_before_ray_starts(tmp_path: Path) -> None:
     done = run_zeroplay("train", "--game", "tictactoe", "--init-records", str(tmp_path / "nowhere"),
                         "--run-dir", str(tmp_path / "run"), "--steps", "1", timeout=120)
