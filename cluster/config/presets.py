@@ -120,8 +120,10 @@ def _go(game: Game) -> Preset:
         sections={
             "network": network,
             "search": {"num_simulations": 48, "temperature_moves": 2 * size, "algorithm": "gumbel"},
-            "selfplay": {"games_per_actor": 64},
-            "replay": {"capacity": 200_000, "min_positions": 5_000},
+            # Up to 9x9, 16 games at once and 1,500 positions before the first step: on 2 cores
+            # the first step comes at 1.5 min instead of 4.4 with 64 games and 5,000 (BENCHMARKS.md).
+            "selfplay": {"games_per_actor": 16 if size <= 9 else 64},
+            "replay": {"capacity": 200_000, "min_positions": 1_500 if size <= 9 else 5_000},
             "train": {
                 "batch_size": 256,
                 "optimizer": "adamw",
