@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from games.errors import ZeroplayError
+
+if TYPE_CHECKING:
+    from games.solver import ExactSolver
 
 
 class GameError(ZeroplayError, ValueError):
@@ -85,6 +88,13 @@ class Game(abc.ABC):
     #: The action that passes (Go), None where a player cannot pass.
     pass_action: int | None = None
     max_game_length: int
+
+    def exact_solver(self) -> ExactSolver | None:
+        """A solver of this game's exact values (:class:`games.solver.ExactSolver`), None where zeroplay has none.
+
+        Each call makes a new solver; keep one to share its cache.
+        """
+        return None
 
     @abc.abstractmethod
     def initial_state(self) -> State:

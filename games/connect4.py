@@ -12,11 +12,14 @@ plane of ones when the mover is player 0; row 0 of the planes is the top row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from games.base import Game, NotationError, State, winner_returns
+
+if TYPE_CHECKING:
+    from games.solver import ExactSolver
 
 WIDTH = 7
 HEIGHT = 6
@@ -69,6 +72,11 @@ class ConnectFour(Game):
     player_names = ("X", "O")
     notation_hint = "a column 1-7, e.g. 4"
     max_game_length = _CELLS  # one stone per cell: 42
+
+    def exact_solver(self) -> ExactSolver:
+        from games.connect4_solver import Connect4Solver
+
+        return Connect4Solver()
 
     def initial_state(self) -> ConnectFourState:
         return ConnectFourState(self, (0, 0), 0, 0, None)

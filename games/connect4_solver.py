@@ -19,6 +19,8 @@ by the centre column).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from games.connect4 import ConnectFourState
 
 WIDTH, HEIGHT = 7, 6
@@ -52,6 +54,8 @@ class Connect4Solver:
     Args:
         table_size: the most positions the transposition table keeps (it is cleared when full).
     """
+
+    exhaustive = False  # the first plies take the pure-Python search minutes to hours
 
     def __init__(self, table_size: int = 4_000_000) -> None:
         self._table: dict[int, int] = {}
@@ -141,6 +145,10 @@ class Connect4Solver:
         """The game-theoretic value for the player to move: 1 a win, 0 a draw, -1 a loss (cheaper than ``score``)."""
         score = self._solve(*self._bits(state), weak=True)
         return (score > 0) - (score < 0)
+
+    def reply_order(self, moves: Sequence[int]) -> list[int]:
+        """Equally good columns nearest the centre first."""
+        return sorted(moves, key=_ORDER.index)
 
     def move_values(self, state: ConnectFourState) -> dict[int, int]:
         """The value (1, 0, -1) of every legal move for the player to move."""

@@ -10,12 +10,15 @@ of ones when the mover is X.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from games.base import Game, NotationError, State, winner_returns
 from games.symmetry import board_action_permutation, transform_planes
+
+if TYPE_CHECKING:
+    from games.solver import ExactSolver
 
 _LINES = (
     0b000000111, 0b000111000, 0b111000000,  # rows
@@ -53,6 +56,11 @@ class TicTacToe(Game):
     player_names = ("X", "O")
     notation_hint = "a cell a1..c3, e.g. b2"
     max_game_length = 9  # one mark per cell
+
+    def exact_solver(self) -> ExactSolver:
+        from games.solver import Solver
+
+        return Solver()
 
     def initial_state(self) -> TicTacToeState:
         return TicTacToeState(self, 0, 0, 0)

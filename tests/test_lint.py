@@ -70,3 +70,18 @@ def test_every_project_import_resolves() -> None:
             except ImportError:
                 broken.append(f"{path}:{line}: {module} has no {name}")
     assert not broken, "\n".join(broken)
+
+
+def test_no_game_name_switch_outside_games() -> None:
+    """What a game knows about itself is a method or attribute of the game protocol, not a name test elsewhere."""
+    import re
+
+    names = "tictactoe|connect4|go|chess"
+    switch = re.compile(rf"""name\s*[!=]=\s*["']({names})["']|["']({names})["']\s*[!=]=\s*[\w.]*name\b"""
+                        rf"""|name\s+(not\s+)?in\s+[(\[{{]\s*["']({names})["']""")
+    found = [f"{path.relative_to(ROOT)}:{number}: {text.strip()}"
+             for package in ("selfplay", "learner", "cluster")
+             for path in sorted((ROOT / package).rglob("*.py"))
+             for number, text in enumerate(path.read_text().splitlines(), 1)
+             if switch.search(text)]
+    assert not found, "\n".join(found)
