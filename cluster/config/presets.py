@@ -66,7 +66,9 @@ def _tictactoe(game: Game) -> Preset:
     return Preset(
         sections={
             "network": {"blocks": 2, "channels": 32, "value_hidden": 32},
-            "search": {"num_simulations": 32, "temperature_moves": 9},
+            # Forced playouts with policy-target pruning (KataGo, k = 2): 9 and 7 raw-policy
+            # mistakes after 3 minutes against 25 and 13 without (BENCHMARKS.md, recipe A/B).
+            "search": {"num_simulations": 32, "temperature_moves": 9, "forced_playouts_k": 2.0},
             "selfplay": {"games_per_actor": 128},
             "replay": {"capacity": 50_000, "min_positions": 1_000, "value_q_weight": 0.5},
             "train": {
