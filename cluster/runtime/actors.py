@@ -60,6 +60,18 @@ def inference_actor_name(run_dir: str) -> str:
     return _run_actor_name("inference", run_dir)
 
 
+def call_while_restarting(method: Any, *args: Any, timeout: float = 120.0) -> Any:
+    """``ray.get(method.remote(*args))``, retried while the actor restarts (until ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ray.get(method.remote(*args), timeout=max(1.0, deadline - time.monotonic()))
+        except (ray.exceptions.ActorUnavailableError, ray.exceptions.ActorDiedError):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _actor_seed(seed: int, index: int) -> np.random.SeedSequence:
     """Distinct streams per actor and per (re)start, so a restarted actor never replays old games."""
     return np.random.SeedSequence([seed, index, time.time_ns() & 0xFFFFFFFF, os.getpid()])

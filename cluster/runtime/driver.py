@@ -187,14 +187,9 @@ class Trainer:
     # ---------------------------------------------------------------- actors
     def _call(self, method: Any, *args: Any, timeout: float = 120.0) -> Any:
         """``ray.get(method.remote(*args))``, retried while the actor restarts (until ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return self.ray.get(method.remote(*args), timeout=max(1.0, deadline - time.monotonic()))
-            except (self.ray.exceptions.ActorUnavailableError, self.ray.exceptions.ActorDiedError):
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.5)
+        from cluster.runtime.actors import call_while_restarting
+
+        return call_while_restarting(method, *args, timeout=timeout)
 
     def _wanted_actors(self) -> int:
         sp = self.config.selfplay
