@@ -125,11 +125,15 @@ def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(cluster, 
         assert record["actors_waiting_for"] == "needs 1 CPU (0 free)"
         games, step = trainer.totals.games, trainer.step
         wait_for(lambda: trainer.totals.games > games + 20 and trainer.step > step, 90, "play on the head's actor")
-        about_lost = sorted(r.getMessage() for r in caplog.records if f"self-play actor {lost} " in r.getMessage())
-        assert len(about_lost) == 2, about_lost  # it failed; it waits for resources (not a line per retry)
-        assert "failed" in about_lost[0] and "is waiting (needs 1 CPU (0 free))" in about_lost[1]
+        about_lost = [r.getMessage() for r in caplog.records if f"self-play actor {lost} " in r.getMessage()]
+        # One line that it waits for resources, not a line per retry. Before it, one line that
+        # its chunk failed, unless the node went while the actor was between chunks: then its
+        # next chunk waits in Ray's queue for the restarted actor and never fails.
+        waiting = [m for m in about_lost if "is waiting (needs 1 CPU (0 free))" in m]
+        failed = [m for m in about_lost if "failed" in m]
+        assert len(waiting) == 1 and len(failed) <= 1 and len(about_lost) == len(waiting) + len(failed), about_lost
         assert not any("waiting" in r.getMessage() for r in caplog.records if f"actor {1 - lost} " in r.getMessage())
-        assert trainer.restarts == 1
+        assert trainer.restarts <= 1
         assert "1 running, 1 waiting: needs 1 CPU (0 free)" in out.getvalue()
 
         # A node joins: the waiting actor is placed there and plays again.
