@@ -60,7 +60,7 @@ import torch
 from games.base import Game
 from games.errors import ZeroplayError
 from learner.network import NetworkConfig, PolicyValueNet, value_head_of
-from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat
+from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat, strict_json
 
 FORMAT = "zeroplay-checkpoint"
 FORMAT_VERSION = 1
@@ -325,10 +325,6 @@ def _resolve_metadata_path(path: str | os.PathLike[str]) -> Path:
     raise CheckpointError(f"{p}: not a checkpoint path (expected a directory, .json or .pt file)")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def _is_count(value: Any, most: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
@@ -349,17 +345,9 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as err:
         raise CheckpointError(f"{meta_path}: cannot read metadata: {_reason(err)}") from None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CheckpointError(f"{meta_path}: metadata is not valid UTF-8 (byte {err.start})") from None
-    try:
-        meta = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise CheckpointError(f"{meta_path}: metadata is nested too deeply to be a checkpoint's") from None
+        meta = strict_json(data)
     except ValueError as err:
-        raise CheckpointError(
-            f"{meta_path}: metadata is not valid JSON (truncated or corrupt?): {_first_line(err)}"
-        ) from None
+        raise CheckpointError(f"{meta_path}: metadata is {err} (truncated or corrupt?)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {str(found)[:80]!r})")

@@ -46,7 +46,7 @@ from games import Game
 from games.errors import ZeroplayError
 from learner.replay import Batch, ReplayBuffer, ReplayWindow
 from selfplay.resignation import ResignationMonitor, ResignationSettings
-from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file
+from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, strict_json
 from selfplay.trajectory import (
     DEFAULT_MAX_BYTES,
     TrainingTargets,
@@ -440,11 +440,9 @@ class ReplayService:
             warnings.append(f"{path} unreadable ({err.strerror or err}); its counters start from 0")
             return {}
         try:
-            state = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            warnings.append(
-                f"{path} is not valid JSON ({type(err).__name__}: {str(err)[:200]}); its counters start from 0"
-            )
+            state = strict_json(data)
+        except ValueError as err:
+            warnings.append(f"{path}: {err}; its counters start from 0")
             return {}
         if not isinstance(state, dict):
             warnings.append(f"{path} does not hold a JSON object; its counters start from 0")
@@ -571,7 +569,3 @@ class ReplayService:
         self._write_state(force=True)
         if self.store is not None:
             self.store.close()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")

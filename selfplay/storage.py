@@ -8,14 +8,20 @@ fsynced so the rename itself is durable.
 :func:`read_regular_file` reads a file found on disk without trusting what it is: a
 FIFO, device or directory in its place is refused before it is opened (opening a FIFO
 for reading would wait for a writer forever), and so is a file beyond a size bound.
+:func:`strict_json` decodes what such a file holds without accepting what JSON does not
+define (NaN, Infinity, numbers beyond a float) and without letting deep nesting escape as
+a ``RecursionError``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 class UnsafeFileError(OSError):
@@ -106,3 +112,34 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             pass
         raise
     fsync_dir(path.parent)
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is beyond a float")
+    return value
+
+
+def strict_json(data: bytes | str) -> Any:
+    """The JSON value ``data`` holds, decoded strictly.
+
+    Raises:
+        ValueError: one line (at most 200 characters) saying why it is not JSON we accept:
+            not UTF-8 (naming the byte), nested too deeply, NaN/Infinity or a number beyond
+            a float, or not valid JSON (with the decoder's reason and position).
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not valid UTF-8 (byte {err.start})") from None
+    try:
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except ValueError as err:
+        raise ValueError(f"not valid JSON: {str(err).splitlines()[0][:180]}") from None

@@ -176,7 +176,7 @@ def test_damaged_lines_are_skipped_with_one_warning_naming_the_file(tmp_path: Pa
     assert [r["step"] for r in read_metrics(tmp_path, warnings=warnings)] == [1, 8]
     assert len(warnings) == 1
     assert str(tmp_path / "metrics.jsonl") in warnings[0] and "skipped 9 damaged line(s)" in warnings[0]
-    assert "not UTF-8" in warnings[0]  # the first one's reason
+    assert "not valid UTF-8" in warnings[0]  # the first one's reason
 
 
 def test_trim_metrics_drops_damaged_lines_and_keeps_records_up_to_the_step(tmp_path: Path, caplog) -> None:

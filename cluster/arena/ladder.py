@@ -7,14 +7,13 @@ evaluator killed in the middle of one rates it again when it restarts.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any
 
 from cluster.runtime.rundir import RunDir
 from games.errors import ZeroplayError
-from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file
+from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file, strict_json
 
 
 class LadderError(ZeroplayError, ValueError):
@@ -67,13 +66,9 @@ def read_ladder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     except OSError as err:
         raise LadderError(f"{path}: cannot read the ladder: {err.strerror or err}") from None
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite_float)
-    except UnicodeDecodeError as err:
-        raise LadderError(f"{path}: the ladder is not valid UTF-8 (byte {err.start})") from None
-    except RecursionError:
-        raise LadderError(f"{path}: the ladder is nested too deeply to be one") from None
+        data = strict_json(raw)
     except ValueError as err:
-        raise LadderError(f"{path}: the ladder is not valid JSON: {str(err).splitlines()[0][:200]}") from None
+        raise LadderError(f"{path}: the ladder is {err}") from None
     if not isinstance(data, dict) or data.get("format") != LADDER_FORMAT:
         raise LadderError(f"{path}: not a zeroplay ladder file")
     if data.get("format_version") != LADDER_VERSION:
@@ -86,17 +81,6 @@ def read_ladder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
             raise LadderError(f"{path}: ladder key {key!r} should be a {type(value).__name__}")
     return data
 
-
-
-def _not_a_number(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:40]} is beyond a float")
-    return value
 
 
 def checkpoint_id(step: int) -> str:

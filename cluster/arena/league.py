@@ -57,7 +57,7 @@ import numpy as np
 from cluster.arena.elo import Z95
 from cluster.runtime.rundir import RunDir
 from games.errors import ZeroplayError
-from selfplay.storage import atomic_write_bytes, read_regular_file
+from selfplay.storage import atomic_write_bytes, read_regular_file, strict_json
 
 LEAGUE_FORMAT = "zeroplay-league"
 LEAGUE_VERSION = 1
@@ -499,9 +499,9 @@ def read_league(run_dir: str | Path) -> LeagueState | None:
     except OSError as err:
         raise LeagueError(f"{path}: cannot read the league file: {err}") from None
     try:
-        parsed = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as err:
-        raise LeagueError(f"{path}: not valid JSON: {type(err).__name__}: {str(err)[:200]}") from None
+        parsed = strict_json(data)
+    except ValueError as err:
+        raise LeagueError(f"{path}: {err}") from None
     try:
         return parse_league(parsed)
     except LeagueError as err:
@@ -522,10 +522,6 @@ def write_league(run_dir: str | Path, state: LeagueState) -> None:
     """Write ``RUN_DIR/league.json`` atomically."""
     text = json.dumps(state.to_dict(), indent=1, allow_nan=False) + "\n"
     atomic_write_bytes(league_path(run_dir), text.encode())
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 __all__ = [

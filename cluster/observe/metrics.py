@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, TextIO
 
 from cluster.runtime.rundir import METRICS_FILE, TENSORBOARD_DIR
 from games.errors import ZeroplayError
-from selfplay.storage import UnsafeFileError, regular_file_stat
+from selfplay.storage import UnsafeFileError, regular_file_stat, strict_json
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +115,6 @@ def _open_metrics(path: Path) -> BinaryIO | None:
     return f
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is beyond a float")
-    return value
-
-
 def parse_record(line: bytes) -> dict[str, Any]:
     """One metrics record from one line of ``metrics.jsonl`` (without its newline).
 
@@ -136,16 +125,7 @@ def parse_record(line: bytes) -> dict[str, Any]:
     """
     if len(line) > MAX_LINE_BYTES:
         raise ValueError(f"longer than {MAX_LINE_BYTES} bytes")
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"not UTF-8 (byte {err.start})") from None
-    try:
-        record = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-    except ValueError as err:
-        raise ValueError(f"not a JSON record ({str(err).splitlines()[0][:100]})") from None
+    record = strict_json(line)
     if not isinstance(record, dict):
         raise ValueError(f"a JSON {type(record).__name__}, not a record")
     step = record.get("step", 0)

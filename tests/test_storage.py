@@ -1,0 +1,54 @@
+"""selfplay.storage: the careful reads every layer uses for the files it finds on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file, strict_json
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b'{"a": NaN}', r"not valid JSON: NaN is not a number JSON allows"),
+        (b'{"a": -Infinity}', r"not valid JSON: -Infinity is not a number JSON allows"),
+        (b'{"a": 1e999}', r"not valid JSON: 1e999 is beyond a float"),
+        (b'{"a": 1', r"not valid JSON: Expecting ',' delimiter: line 1 column 8"),
+        (b'\xff{"a": 1}', r"not valid UTF-8 \(byte 0\)"),
+        (b"[" * 100_000 + b"]" * 100_000, r"nested too deeply"),
+    ],
+)
+def test_strict_json_refuses_what_json_does_not_define(data: bytes, reason: str) -> None:
+    with pytest.raises(ValueError, match=f"^{reason}"):
+        strict_json(data)
+
+
+def test_strict_json_reads_bytes_and_text_alike() -> None:
+    assert strict_json(b'{"step": 3, "loss": 0.5, "names": ["\\u00e9"]}') == {"step": 3, "loss": 0.5, "names": ["é"]}
+    assert strict_json('[1, 2.5, null, true]') == [1, 2.5, None, True]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_strict_json_either_decodes_or_raises_one_line_value_error(data: bytes) -> None:
+    try:
+        strict_json(data)
+    except ValueError as err:
+        assert "\n" not in str(err) and len(str(err)) <= 200
+
+
+def test_read_regular_file_refuses_a_fifo_and_an_oversized_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(UnsafeFileError, match="fifo"):
+        read_regular_file(fifo, max_bytes=100)  # refused before open: it would wait for a writer
+    big = tmp_path / "big.json"
+    atomic_write_bytes(big, b"x" * 101)
+    with pytest.raises(UnsafeFileError, match="big.json is larger than 100 bytes"):
+        read_regular_file(big, max_bytes=100)
+    assert read_regular_file(big, max_bytes=101) == b"x" * 101
