@@ -48,12 +48,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from learner.config import BACKENDS, COMPILE_MODES, check_backend_name
 from learner.device import autocast
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "eager", "channels_last", "jit", "compile", "onnxruntime")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: The order "auto" tries on each device type.
 AUTO_ORDER = {"cpu": ("onnxruntime", "jit", "eager"), "cuda": ("eager",)}
 #: Agreement with eager mode a runner must keep (absolute, plus this much relative).
@@ -63,15 +62,6 @@ _PROBE_BATCH = 3
 
 class BackendUnavailable(RuntimeError):
     """A backend that cannot run here (a missing package, a device it does not support)."""
-
-
-def check_backend_name(name: str) -> str:
-    """``name`` if it names a backend (``"compile:MODE"`` included), else ``ValueError``."""
-    base, _, mode = name.partition(":")
-    if base not in BACKENDS or (mode and (base != "compile" or mode not in COMPILE_MODES)):
-        modes = ", ".join(f"compile:{m}" for m in COMPILE_MODES)
-        raise ValueError(f"unknown inference backend {name!r}: choose from {', '.join(BACKENDS)}, {modes}")
-    return name
 
 
 def _inputs(observations: np.ndarray, legal_masks: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:

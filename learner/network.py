@@ -78,7 +78,6 @@ logits' dtype range.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -87,112 +86,13 @@ import torch
 from torch import nn
 
 from games.base import Game
-from games.errors import ZeroplayError
+from learner.config import VALUE_HEAD_OUTPUTS, VALUE_HEADS, NetworkConfig, NetworkConfigError
 from selfplay.trajectory import has_final_area
 
 #: Logit given to illegal actions (clamped to the dtype's range, e.g. for float16).
 MASK_VALUE = -1e9
-#: The value heads a network can have (``NetworkConfig.value_head``).
-VALUE_HEADS = ("scalar", "wdl")
-#: Outputs of each value head's last linear layer.
-VALUE_HEAD_OUTPUTS = {"scalar": 1, "wdl": 3}
 #: State-dict name of the value head's last linear layer (its weight is [outputs, value_hidden]).
 VALUE_OUTPUT_WEIGHT = "value_head.6.weight"
-#: NetworkConfig's on/off switches (bools); every other field but value_head is an int.
-_SWITCHES = ("global_pooling", "ownership_head", "score_head")
-
-
-class NetworkConfigError(ZeroplayError, ValueError):
-    """A network setting out of range or of the wrong type; the message names the field."""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class NetworkConfig:
-    """Size of a :class:`PolicyValueNet`.
-
-    Attributes:
-        blocks: number of residual blocks (0 allowed: stem + heads only).
-        channels: width of the residual tower.
-        policy_channels: channels of the policy head's 1x1 convolution.
-        value_channels: channels of the value head's 1x1 convolution.
-        value_hidden: width of the value head's hidden linear layer.
-        value_head: ``"scalar"`` (one tanh output) or ``"wdl"`` (win/draw/loss logits whose
-            expected score is the value); see the module docstring. Checkpoints written
-            before this field existed have a scalar head (the default).
-        global_pooling: KataGo's global pooling in the tower and the heads, which makes the
-            network fully convolutional (see the module docstring). Default False.
-        ownership_head: a per-point ownership output ``[B, H, W]`` (games with a final area:
-            Go), trained with ``train.ownership_weight``. Default False.
-        score_head: a final-score output ``[B]`` in points (games with a final area: Go),
-            trained with ``train.score_weight``. Default False.
-
-    Checkpoints written before the last three existed have none of them (the defaults).
-    """
-
-    blocks: int = 2
-    channels: int = 32
-    policy_channels: int = 2
-    value_channels: int = 1
-    value_hidden: int = 64
-    value_head: str = "scalar"
-    global_pooling: bool = False
-    ownership_head: bool = False
-    score_head: bool = False
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            if field.name == "value_head":
-                continue
-            value = getattr(self, field.name)
-            if field.name in _SWITCHES:
-                if not isinstance(value, bool):
-                    raise NetworkConfigError(f"NetworkConfig.{field.name} must be a bool, got {value!r}")
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise NetworkConfigError(f"NetworkConfig.{field.name} must be an int, got {value!r}")
-        if self.blocks < 0:
-            raise NetworkConfigError(f"NetworkConfig.blocks must be >= 0, got {self.blocks}")
-        for name in ("channels", "policy_channels", "value_channels", "value_hidden"):
-            if getattr(self, name) < 1:
-                raise NetworkConfigError(f"NetworkConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.value_head not in VALUE_HEADS:
-            raise NetworkConfigError(
-                f"NetworkConfig.value_head must be one of {', '.join(VALUE_HEADS)}, got {self.value_head!r}"
-            )
-
-    @property
-    def aux_heads(self) -> bool:
-        """Whether the network has an ownership or a score head."""
-        return self.ownership_head or self.score_head
-
-    def to_dict(self) -> dict[str, int | str | bool]:
-        """A JSON-friendly dict; inverse of :meth:`from_dict`."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NetworkConfig:
-        """Build from :meth:`to_dict` output; unknown keys raise :class:`NetworkConfigError`.
-
-        A missing ``value_head`` (metadata written before it existed) means ``"scalar"``; a
-        missing ``global_pooling``, ``ownership_head`` or ``score_head`` means False.
-        """
-        if not isinstance(data, Mapping):
-            raise NetworkConfigError(f"network config must be a mapping, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise NetworkConfigError(f"unknown NetworkConfig keys: {sorted(unknown)}")
-        return cls(**dict(data))
-
-    def differences(self, other: NetworkConfig) -> str:
-        """The fields where ``self`` and ``other`` differ, as ``"value_head 'wdl' vs 'scalar'"`` ('' if none)."""
-        return ", ".join(
-            f"{f.name} {getattr(self, f.name)!r} vs {getattr(other, f.name)!r}"
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) != getattr(other, f.name)
-        )
-
-
 class NetworkOutput(NamedTuple):
     """All outputs of one evaluation (``B`` = batch, ``A`` = actions, ``(H, W)`` = the board).
 

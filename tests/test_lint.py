@@ -85,3 +85,24 @@ def test_no_game_name_switch_outside_games() -> None:
              for number, text in enumerate(path.read_text().splitlines(), 1)
              if switch.search(text)]
     assert not found, "\n".join(found)
+
+
+_STARTUP_PROBE = """
+import sys
+from cluster.cli.main import main
+for argv in (["--help"], ["train", "--help"], ["bench", "--help"], ["status", "/nonexistent-run"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print(sorted(m for m in ("torch", "ray") if m in sys.modules))
+"""
+
+
+@pytest.mark.slow
+def test_the_command_line_parses_and_refuses_without_torch_or_ray() -> None:
+    """Help and refusals answer at once: torch (~2.5 s) and Ray load only where a command needs them."""
+    done = subprocess.run([sys.executable, "-c", _STARTUP_PROBE], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from games import Game
-from learner.network import NetworkConfig
+from learner.config import NetworkConfig
 
 #: GNU Go as a 9x9 anchor (installed in CI): area rules, dead stones captured before passing.
 GNUGO = "/usr/games/gnugo"

@@ -33,7 +33,7 @@ from pathlib import Path
 import games
 from cluster.config.run import RunConfig
 from cluster.config.settings import ConfigError
-from learner.network import NetworkConfig
+from learner.config import NetworkConfig
 from selfplay.trajectory import has_final_area
 
 # Keep in sync with selfplay.search._Arena: per node n, w0, sgn, raw0 (float64), terminal (bool),

@@ -34,10 +34,8 @@ from cluster.arena.evaluator import EvaluatorConfig
 from cluster.config.league import LeagueSettings
 from cluster.config.presets import preset
 from cluster.config.settings import ConfigError, build, short_repr, to_mapping
-from learner.backends import check_backend_name
-from learner.network import NetworkConfig
+from learner.config import NetworkConfig, TrainConfig, check_backend_name
 from learner.replay import ReplayConfigError, ReplayWindow
-from learner.train import TrainConfig
 from selfplay.resignation import ResignationSettings
 from selfplay.search import SearchConfig
 from selfplay.storage import UnsafeFileError, read_regular_file

@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from games.errors import ZeroplayError
-from learner.checkpoint import CHECKPOINTS_SUBDIR
 
 if TYPE_CHECKING:
     from cluster.config.run import RunConfig
 
 CONFIG_FILE = "config.toml"
-CHECKPOINTS_DIR = CHECKPOINTS_SUBDIR
 REPLAY_DIR = "replay"
 GAMES_DIR = "games"
 METRICS_FILE = "metrics.jsonl"
@@ -61,7 +59,11 @@ class RunDir:
 
     @property
     def checkpoints(self) -> Path:
-        return self.root / CHECKPOINTS_DIR
+        # The name is the learner's (learner.checkpoint finds checkpoints under a run by it);
+        # imported here so that commands which never touch a checkpoint do not import torch.
+        from learner.checkpoint import CHECKPOINTS_SUBDIR
+
+        return self.root / CHECKPOINTS_SUBDIR
 
     @property
     def replay(self) -> Path:
