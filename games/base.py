@@ -96,6 +96,14 @@ class Game(abc.ABC):
         """
         return None
 
+    def setup_moves(self, start: State) -> list[int] | None:
+        """Moves from :meth:`initial_state` that reach the setup position ``start``, None where moves cannot.
+
+        Training on a record that starts from a set-up position (a Go handicap) replays
+        these first; the default is None (no game but Go places setup stones by moves).
+        """
+        return None
+
     @abc.abstractmethod
     def initial_state(self) -> State:
         """The start position."""

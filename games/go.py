@@ -314,6 +314,23 @@ class Go(Game):
         """Black's fixed handicap stones (GTP placement), White to play."""
         return self.setup_state(black=handicap_actions(self.size, stones), to_play=1)
 
+    def setup_moves(self, start: State) -> list[int]:
+        """``start``'s setup stones as moves from the empty board: Black and White place theirs
+        in turn (lowest point first), the side with none left passing, then one more pass
+        if needed so that ``start``'s player is to move."""
+        if not isinstance(start, GoState) or start.game.size != self.size:
+            raise GameError(f"{start!r} is not a position of {self!r}")
+        black, white = start.stones(0), start.stones(1)
+        moves: list[int] = []
+        colour = 0
+        while black or white:
+            stones = black if colour == 0 else white
+            moves.append(stones.pop(0) if stones else self.pass_action)
+            colour = 1 - colour
+        if colour != start.to_play:
+            moves.append(self.pass_action)
+        return moves
+
     def transform_observation(self, observation: np.ndarray, k: int) -> np.ndarray:
         self._check_symmetry(k)
         return transform_planes(observation, k)

@@ -116,21 +116,6 @@ def _run_game(record: GameRecord, game: Game) -> Game:
     return games.from_spec({**game.spec(), **changed}) if changed else game
 
 
-def _setup_moves(start: State, game: Game) -> list[int]:
-    """Go setup stones as moves from the empty board: each side places its stones, the other passing."""
-    black, white = list(start.stones(0)), list(start.stones(1))  # type: ignore[attr-defined]
-    passing = game.pass_action
-    moves: list[int] = []
-    colour = 0
-    while black or white:
-        stones = black if colour == 0 else white
-        moves.append(stones.pop(0) if stones else passing)
-        colour = 1 - colour
-    if colour != start.to_play:
-        moves.append(passing)
-    return moves
-
-
 def _opening_plies(record: GameRecord) -> int:
     text = str(record.tags.get(OPENING_TAG, "0")).strip()
     return min(int(text), len(record.actions)) if text.isdigit() else 0
@@ -154,9 +139,10 @@ def convert_record(record: GameRecord, game: Game, *, smoothing: float = 0.0) ->
     setup: list[int] = []
     start = record.start
     if start is not None and start != record.game.initial_state():
-        if run_game.pass_action is None:  # setup stones become moves with the other side passing
+        moves = run_game.setup_moves(start)  # Go: setup stones become moves, the other side passing
+        if moves is None:
             raise ConversionError("other game", f"a {run_game.name} record from a set-up position")
-        setup = _setup_moves(start, run_game)
+        setup = moves
     opening = _opening_plies(record)
     state = run_game.initial_state()
     actions: list[int] = []

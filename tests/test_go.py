@@ -689,3 +689,22 @@ def test_rich_features_planes_on_known_positions():
     assert (rich[7] == 0).all()
     passed = s.apply(game.pass_action).observation()[3:]
     assert (passed[7] == 1.0).all() and (passed[8] == -7.5 / 15).all() and passed[6].sum() == 0
+
+
+@pytest.mark.parametrize("black, white, to_play", [(["C3", "G7"], [], 1), (["C3"], ["D4", "E5"], 0), ([], ["E5"], 0)])
+def test_setup_moves_reach_the_setup_position(black: list[str], white: list[str], to_play: int) -> None:
+    game = Go(size=9)
+    start = game.setup_state(black=[parse_vertex(v, 9) for v in black], white=[parse_vertex(v, 9) for v in white],
+                             to_play=to_play)
+    moves = game.setup_moves(start)
+    state = game.initial_state().apply_all(moves)
+    assert np.array_equal(state.board(), start.board()) and state.to_play == start.to_play
+    placed = [m for m in moves if m != game.pass_action]
+    assert sorted(placed) == sorted(start.stones(0) + start.stones(1))  # every stone once, nothing else
+    with pytest.raises(GameError, match="is not a position of"):
+        game.setup_moves(Go(size=7).initial_state())
+
+
+def test_games_without_setup_stones_have_no_setup_moves() -> None:
+    chess = games.from_spec({"name": "chess"})
+    assert chess.setup_moves(chess.initial_state()) is None
