@@ -13,11 +13,11 @@ import gzip
 import os
 import random
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_helpers import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import games
@@ -27,14 +27,7 @@ from games.go import Go
 from games.records import OPENING_TAG, GameRecord, read_records, write_record
 from games.sgf import parse_collection, record_from_nodes
 
-_EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(
-    max_examples=_EXAMPLES or 40,
-    deadline=timedelta(seconds=3),
-    derandomize=not _EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+FUZZ = fuzz_settings(40, 3)
 
 
 def random_game(game: games.Game, seed: int, plies: int, *, avoid_pass: bool = True) -> tuple[list[int], games.State]:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import tomllib
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_helpers import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cluster.config.run import (
@@ -33,14 +32,7 @@ from cluster.config.run import (
     resolve,
 )
 
-_EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(
-    max_examples=_EXAMPLES or 40,
-    deadline=timedelta(seconds=2),
-    derandomize=not _EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+FUZZ = fuzz_settings(40, 2)
 
 GAMES = ["tictactoe", "connect4", "go", "chess"]
 FIELDS = {

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-from datetime import timedelta
 
 import chess
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_helpers import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import games
@@ -31,14 +30,7 @@ from cluster.engines.uci import UciEngine
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-_EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(
-    max_examples=_EXAMPLES or 40,
-    deadline=timedelta(seconds=5),
-    derandomize=not _EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(40, 5)
 _NUMBERS = ["0", "1", "2", "-1", "9", "19", "100", "1e308", "-1e308", "1e400", "nan", "inf", "-inf", "0.5",
             "99999999999999999999999", "1_9", "٣", "²", "0x10"]
 

@@ -11,12 +11,11 @@ random search.
 
 from __future__ import annotations
 
-import os
 import random
-from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_helpers import examples, fuzz_settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from games.base import RecordError
@@ -25,14 +24,7 @@ from games.go import Go
 from games.pgn import read_pgn, read_pgn_games, write_pgn
 from games.sgf import GoRecord, read_sgf, write_sgf
 
-_EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(
-    max_examples=_EXAMPLES or 60,
-    deadline=timedelta(seconds=2),
-    derandomize=not _EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(60, 2)
 
 
 def random_actions(game, seed: int, max_plies: int) -> list[int]:
@@ -143,7 +135,7 @@ def test_damaged_pgn_records_give_only_record_error(text: str) -> None:
     _only_record_error(read_pgn_games, text)
 
 
-@settings(FUZZ, max_examples=_EXAMPLES or 15)
+@settings(FUZZ, max_examples=examples(15))
 @given(st.integers(0, 2**32 - 1))
 def test_random_chess_games_round_trip_through_pgn(seed: int) -> None:
     actions = random_actions(_CHESS, seed, 40)

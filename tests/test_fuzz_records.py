@@ -13,19 +13,18 @@ way every time; ``ZEROPLAY_FUZZ_EXAMPLES=5000`` runs a longer, random search.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import tracemalloc
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_helpers import examples, fuzz_settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import games
@@ -33,14 +32,7 @@ from learner.checkpoint import CheckpointError, load_checkpoint, read_metadata, 
 from learner.replay_store import MAGIC, ReplayService, frame, read_segment
 from selfplay.trajectory import Trajectory, TrajectoryError, decode, decode_training, encode, training_arrays
 
-_EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(
-    max_examples=_EXAMPLES or 60,
-    deadline=timedelta(seconds=2),
-    derandomize=not _EXAMPLES,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(60, 2)
 
 GAMES = [games.make("tictactoe"), games.make("connect4"), games.make("go", size=5, max_moves=30)]
 # Import every game's module and build its per-size tables now: one-time costs that a
@@ -336,7 +328,7 @@ _JSON = st.recursive(
 
 
 @pytest.mark.slow
-@settings(FUZZ, max_examples=_EXAMPLES or 30)
+@settings(FUZZ, max_examples=examples(30))
 @given(st.data())
 def test_hostile_metadata_gives_only_checkpoint_error(checkpoint_files: Path, data: st.DataObject) -> None:
     meta = json.loads(next(checkpoint_files.glob("*.json")).read_text())
@@ -353,7 +345,7 @@ def test_hostile_metadata_gives_only_checkpoint_error(checkpoint_files: Path, da
     _only_checkpoint_error(checkpoint_files, text)
 
 
-@settings(FUZZ, max_examples=_EXAMPLES or 30)
+@settings(FUZZ, max_examples=examples(30))
 @given(st.binary(max_size=2048))
 def test_arbitrary_metadata_bytes_give_only_checkpoint_error(checkpoint_files: Path, metadata: bytes) -> None:
     _only_checkpoint_error(checkpoint_files, metadata)

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from fuzz_helpers import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file, strict_json
@@ -33,7 +34,7 @@ def test_strict_json_reads_bytes_and_text_alike() -> None:
     assert strict_json('[1, 2.5, null, true]') == [1, 2.5, None, True]
 
 
-@settings(max_examples=300, deadline=None)
+@fuzz_settings(300, 2)
 @given(st.binary(max_size=200))
 def test_strict_json_either_decodes_or_raises_one_line_value_error(data: bytes) -> None:
     try:

@@ -1,0 +1,32 @@
+"""The fuzz tests' hypothesis settings, in one place.
+
+In the suite the examples are few and derandomised, so a run is quick and the same every
+time; ``ZEROPLAY_FUZZ_EXAMPLES=5000`` runs a longer, random search instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from hypothesis import HealthCheck, settings
+
+#: Examples asked for in the environment (0: the suite's few, derandomised).
+EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
+
+
+def examples(default: int) -> int:
+    """``default`` examples in the suite, else as many as ``ZEROPLAY_FUZZ_EXAMPLES`` asks."""
+    return EXAMPLES or default
+
+
+def fuzz_settings(default_examples: int, deadline_seconds: float) -> settings:
+    """Settings for a fuzz test: ``default_examples`` (see :func:`examples`), each within the deadline."""
+    return settings(
+        max_examples=examples(default_examples),
+        deadline=timedelta(seconds=deadline_seconds),
+        derandomize=not EXAMPLES,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                               HealthCheck.data_too_large],
+    )
