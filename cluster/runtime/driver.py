@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from cluster.config.run import ConfigError, RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink, trim_metrics
 from cluster.runtime.ray_setup import check_capacity, connect, embedded_cpus, will_start_embedded
 from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir, resume_checkpoint
+from cluster.runtime.stopping import stop_on_signal
 
 log = logging.getLogger(__name__)
 
@@ -679,32 +679,22 @@ def run_training(
         raise
     if not resume:
         config = prepare_run_dir(run_dir, config, resume=False)
-    stop = {"now": False}
-
-    def request_stop(signum: int, frame: Any) -> None:
-        if stop["now"]:
-            raise KeyboardInterrupt
-        stop["now"] = True
-        print("stopping: finishing chunks in flight and writing a checkpoint (again to abort)", file=out, flush=True)
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        if setup is not None:
-            setup(run_dir)
-        trainer = Trainer(config, run_dir, out, plan=plan() if plan is not None else None)
-        print(
-            f"zeroplay train: {config.make_game()!r} -> {run_dir} "
-            f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "
-            f"{len(trainer.actors)} self-play actor(s) x {config.selfplay.games_per_actor} games)",
-            file=out,
-            flush=True,
-        )
+    with stop_on_signal(out, "finishing chunks in flight and writing a checkpoint") as stopping:
         try:
-            return trainer.run(lambda: stop["now"])
+            if setup is not None:
+                setup(run_dir)
+            trainer = Trainer(config, run_dir, out, plan=plan() if plan is not None else None)
+            print(
+                f"zeroplay train: {config.make_game()!r} -> {run_dir} "
+                f"({'resuming at step ' + str(trainer.step) if resume else 'new run'}; "
+                f"{len(trainer.actors)} self-play actor(s) x {config.selfplay.games_per_actor} games)",
+                file=out,
+                flush=True,
+            )
+            try:
+                return trainer.run(stopping)
+            finally:
+                trainer.metrics.close()
         finally:
-            trainer.metrics.close()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if started:
-            ray.shutdown()
+            if started:
+                ray.shutdown()

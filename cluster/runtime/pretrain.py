@@ -13,7 +13,6 @@ imports, the data, the last measurements).
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 from cluster.config.run import RunConfig, dump_toml
 from cluster.observe.metrics import MetricsSink
 from cluster.runtime.rundir import RunDir, check_new_run_dir, prepare_run_dir
+from cluster.runtime.stopping import stop_on_signal
 from learner.pretrain import PretrainConfig, Pretrainer, progress_line
 from learner.record_import import ImportOptions, ImportSummary, prepare_sources
 from selfplay.storage import atomic_write_bytes
@@ -75,32 +75,20 @@ def run_pretraining(
     if shown["n"] > SHOWN_SKIPS:
         print(f"skipped: ... {shown['n'] - SHOWN_SKIPS} more (each import's skipped.txt lists all)", file=err)
     config = prepare_run_dir(run_dir, config, resume=False)
-    stop = {"now": False}
+    stopping_message = "measuring and checkpointing the epoch so far"
+    with stop_on_signal(out, stopping_message) as stopping, MetricsSink(run_dir, out=out, live=False) as sink:
 
-    def request_stop(signum: int, frame: Any) -> None:
-        if stop["now"]:
-            raise KeyboardInterrupt
-        stop["now"] = True
-        print("stopping: measuring and checkpointing the epoch so far (again to abort)", file=out, flush=True)
+        def on_record(record: dict[str, Any]) -> None:
+            sink.write(record, show=False)
+            print(progress_line(record), file=out, flush=True)
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with MetricsSink(run_dir, out=out, live=False) as sink:
-
-            def on_record(record: dict[str, Any]) -> None:
-                sink.write(record, show=False)
-                print(progress_line(record), file=out, flush=True)
-
-            trainer = Pretrainer(
-                game, config.network, config.train, folders, pretrain, run_dir,
-                run_config={"toml": dump_toml(config)}, on_record=on_record, on_skip=on_skip,
-            )
-            print(f"zeroplay pretrain: {game!r} -> {run_dir} (network {config.network.blocks}x"
-                  f"{config.network.channels}, batch {config.train.batch_size})", file=out, flush=True)
-            result = trainer.run(lambda: stop["now"])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        trainer = Pretrainer(
+            game, config.network, config.train, folders, pretrain, run_dir,
+            run_config={"toml": dump_toml(config)}, on_record=on_record, on_skip=on_skip,
+        )
+        print(f"zeroplay pretrain: {game!r} -> {run_dir} (network {config.network.blocks}x"
+              f"{config.network.channels}, batch {config.train.batch_size})", file=out, flush=True)
+        result = trainer.run(stopping)
     summary = {
         **result,
         "game": game.spec(),
