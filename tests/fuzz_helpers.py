@@ -10,6 +10,7 @@ import os
 from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 #: Examples asked for in the environment (0: the suite's few, derandomised).
 EXAMPLES = int(os.environ.get("ZEROPLAY_FUZZ_EXAMPLES", "0"))
@@ -30,3 +31,22 @@ def fuzz_settings(default_examples: int, deadline_seconds: float) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                HealthCheck.data_too_large],
     )
+
+
+def mutations(text: str) -> st.SearchStrategy[str]:
+    """``text`` with a few characters replaced, inserted or deleted."""
+    edit = st.tuples(st.integers(0, 10**6), st.sampled_from("rid"), st.characters(codec="utf-8"))
+
+    def apply(edits: list) -> str:
+        chars = list(text)
+        for position, kind, ch in edits:
+            i = position % (len(chars) + 1)
+            if kind == "r" and i < len(chars):
+                chars[i] = ch
+            elif kind == "i":
+                chars.insert(i, ch)
+            elif i < len(chars):
+                del chars[i]
+        return "".join(chars)
+
+    return st.lists(edit, min_size=1, max_size=6).map(apply)

@@ -19,7 +19,7 @@ import re
 
 import chess
 import pytest
-from fuzz_helpers import fuzz_settings
+from fuzz_helpers import fuzz_settings, mutations
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,30 +35,13 @@ _NUMBERS = ["0", "1", "2", "-1", "9", "19", "100", "1e308", "-1e308", "1e400", "
             "99999999999999999999999", "1_9", "٣", "²", "0x10"]
 
 
-def _mutations(text: str) -> st.SearchStrategy[str]:
-    """``text`` with a few characters replaced, inserted or deleted."""
-    edit = st.tuples(st.integers(0, 10**6), st.sampled_from("rid"), st.characters(codec="utf-8"))
-
-    def apply(edits: list) -> str:
-        chars = list(text)
-        for position, kind, ch in edits:
-            i = position % (len(chars) + 1)
-            if kind == "r" and i < len(chars):
-                chars[i] = ch
-            elif kind == "i":
-                chars.insert(i, ch)
-            elif i < len(chars):
-                del chars[i]
-        return "".join(chars)
-
-    return st.lists(edit, min_size=1, max_size=6).map(apply)
 
 
 def _command_lines(words: list[str], valid: list[str]) -> st.SearchStrategy[str]:
     """Lines of protocol-ish words and numbers, free text, and mutations of valid lines."""
     token = st.one_of(st.sampled_from(words), st.sampled_from(_NUMBERS), st.text(max_size=6),
                       st.integers().map(str), st.floats().map(str))
-    return st.one_of(st.lists(token, max_size=6).map(" ".join), st.sampled_from(valid).flatmap(_mutations),
+    return st.one_of(st.lists(token, max_size=6).map(" ".join), st.sampled_from(valid).flatmap(mutations),
                      st.sampled_from(valid), st.text(max_size=40))
 
 
@@ -168,7 +151,7 @@ _JSON = st.recursive(
 _ANALYZE_VALID = ['{"id": 1, "moves": ["4", "4", "3"], "sims": 2}', '{"id": "a", "sims": 0}',
                   '{"id": 2, "game": "connect4", "moves": [], "seconds": 0.02}',
                   '{"id": null, "game": {"name": "connect4"}, "moves": ["1"], "sims": 1}']
-_ANALYZE_LINES = st.one_of(_JSON.map(json.dumps), st.sampled_from(_ANALYZE_VALID).flatmap(_mutations),
+_ANALYZE_LINES = st.one_of(_JSON.map(json.dumps), st.sampled_from(_ANALYZE_VALID).flatmap(mutations),
                            st.text(max_size=40))
 _ANSWER_KEYS = {"id", "move", "action", "to_play", "policy", "value", "sims", "visits", "root_value", "q"}
 

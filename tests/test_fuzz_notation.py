@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from fuzz_helpers import examples, fuzz_settings
+from fuzz_helpers import examples, fuzz_settings, mutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,23 +36,6 @@ def random_actions(game, seed: int, max_plies: int) -> list[int]:
     return actions
 
 
-def _mutations(text: str) -> st.SearchStrategy[str]:
-    """``text`` with a few characters replaced, inserted or deleted."""
-    edit = st.tuples(st.integers(0, 10**6), st.sampled_from("rid"), st.characters(codec="utf-8"))
-
-    def apply(edits: list) -> str:
-        chars = list(text)
-        for position, kind, ch in edits:
-            i = position % (len(chars) + 1)
-            if kind == "r" and i < len(chars):
-                chars[i] = ch
-            elif kind == "i":
-                chars.insert(i, ch)
-            elif i < len(chars):
-                del chars[i]
-        return "".join(chars)
-
-    return st.lists(edit, min_size=1, max_size=6).map(apply)
 
 
 # ---------------------------------------------------------------------- SGF
@@ -79,7 +62,7 @@ def test_sgf_text_gives_only_record_error(text: str) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(range(len(_SGF_RECORDS))).flatmap(lambda i: _mutations(_SGF_RECORDS[i])))
+@given(st.sampled_from(range(len(_SGF_RECORDS))).flatmap(lambda i: mutations(_SGF_RECORDS[i])))
 def test_damaged_sgf_records_give_only_record_error(text: str) -> None:
     _only_record_error(read_sgf, text)
 
@@ -130,7 +113,7 @@ def test_pgn_text_gives_only_record_error(text: str) -> None:
 
 @pytest.mark.slow
 @FUZZ
-@given(st.sampled_from(range(len(_PGN_RECORDS))).flatmap(lambda i: _mutations(_PGN_RECORDS[i])))
+@given(st.sampled_from(range(len(_PGN_RECORDS))).flatmap(lambda i: mutations(_PGN_RECORDS[i])))
 def test_damaged_pgn_records_give_only_record_error(text: str) -> None:
     _only_record_error(read_pgn_games, text)
 
@@ -192,7 +175,7 @@ def test_fen_text_gives_only_invalid_fen_error(text: str) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(range(len(_FENS))).flatmap(lambda i: _mutations(_FENS[i])))
+@given(st.sampled_from(range(len(_FENS))).flatmap(lambda i: mutations(_FENS[i])))
 def test_damaged_fens_give_only_invalid_fen_error(text: str) -> None:
     _only_fen_error(text)
 
