@@ -115,7 +115,7 @@ def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(cluster, 
     out = io.StringIO()
     trainer = Trainer(config, run_dir, out=out)
     with caplog.at_level(logging.WARNING, logger="cluster.runtime.driver"), running(trainer) as result:
-        wait_for(lambda: worker.node_id in trainer.actor_nodes.values() and len(trainer.actor_nodes) == 2, 120,
+        wait_for(lambda: worker.node_id in trainer.actor_nodes.values() and len(trainer.actor_nodes) == 2, 240,
                  "an actor on each node")
         lost = next(index for index, node in trainer.actor_nodes.items() if node == worker.node_id)
         cluster.remove_node(worker)
