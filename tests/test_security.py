@@ -19,7 +19,7 @@ import pytest
 from training_helpers import TINY_RUN, metrics_records
 from zeroplay_command import start_zeroplay, zeroplay_env
 
-from cluster.runtime.ray_setup import LOOPBACK_VARIABLE
+from cluster.runtime.ray_setup import AUTH_MODE_VARIABLE, LOOPBACK_VARIABLE
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc"),
@@ -141,3 +141,47 @@ def test_connect_from_python_listens_on_loopback_only_even_after_ray_was_importe
         _stop(process)
     _assert_loopback(addresses)
 
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.decode(errors="replace").partition("=")[::2] for item in raw.split(b"\0") if b"=" in item)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("inherited", [None, "disabled"], ids=["clean-environment", "inherited-opt-out"])
+def test_an_embedded_instance_requires_its_token(inherited: str | None) -> None:
+    """The driver and Ray's own servers run in token mode, and Ray's how-to-opt-out warning is gone."""
+    script = (
+        "import ray, time\n"
+        "from ray._raylet import AuthenticationMode, get_authentication_mode\n"
+        "from cluster.runtime.ray_setup import connect\n"
+        "assert connect(None, 1)\n"
+        "print('token' if get_authentication_mode() == AuthenticationMode.TOKEN else 'off', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    extra = {AUTH_MODE_VARIABLE: inherited} if inherited is not None else {}
+    process = subprocess.Popen([sys.executable, "-c", script], env=zeroplay_env(extra, drop=[AUTH_MODE_VARIABLE]),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = process.stdout.readline()
+        servers = {pid: _command(pid) for pid in _descendants(process.pid)
+                   if Path(_command(pid).split(" ")[0]).name in ("gcs_server", "raylet")}
+        server_modes = {_environ(pid).get(AUTH_MODE_VARIABLE) for pid in servers}
+    finally:
+        _stop(process)
+    err = process.stderr.read()
+    assert line.strip() == "token", err[-2000:]
+    assert servers and server_modes == {"token"}, (servers, server_modes)
+    assert "to opt out" not in err  # Ray's warning that tells how to switch authentication off
+    if inherited is not None:
+        assert f"{AUTH_MODE_VARIABLE}=disabled ignored: an embedded Ray requires its token" in err

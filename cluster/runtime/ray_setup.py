@@ -97,6 +97,29 @@ def loopback_only() -> None:
         ray_constants.ENABLE_RAY_CLUSTER = False
 
 
+#: Ray's authentication mode variable; "token" makes every connection present ``~/.ray/auth_token``.
+AUTH_MODE_VARIABLE = "RAY_AUTH_MODE"
+
+
+def token_auth_on() -> None:
+    """Make a Ray instance started from this process require its token (``~/.ray/auth_token``).
+
+    Ray 2.60 turns token authentication on for a new local instance when the variable is
+    unset, with a warning on every start that tells how to switch it off; set explicitly,
+    the mode is the same and Ray says nothing. An inherited value that would switch it off
+    is overridden with a warning of ours, as :func:`loopback_only` does for the address.
+    """
+    inherited = os.environ.get(AUTH_MODE_VARIABLE)
+    if inherited is not None and inherited.strip().lower() != "token":
+        log.warning("%s=%s ignored: an embedded Ray requires its token (~/.ray/auth_token)",
+                    AUTH_MODE_VARIABLE, inherited)
+    os.environ[AUTH_MODE_VARIABLE] = "token"
+    if "ray._raylet" in sys.modules:  # imported already: its configuration was read with the old environment
+        from ray._raylet import Config
+
+        Config.initialize("")
+
+
 def start_local_ray(num_cpus: int | None = None) -> None:
     """Start an embedded Ray instance: loopback only, token authentication on, no dashboard.
 
@@ -106,6 +129,7 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     import ipaddress
 
     loopback_only()
+    token_auth_on()
     import ray
 
     ray.init(
@@ -136,8 +160,8 @@ def will_start_embedded(address: str | None) -> bool:
 def connect(address: str | None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address`` or start an embedded local Ray. Returns True if we started it.
 
-    Token authentication stays on: Ray 2.60 enables it for local instances and writes
-    ``~/.ray/auth_token``; an embedded instance binds to loopback only and starts no dashboard.
+    An embedded instance requires its token (:func:`token_auth_on`; Ray writes
+    ``~/.ray/auth_token`` once), binds to loopback only and starts no dashboard.
     """
     import ray
 
