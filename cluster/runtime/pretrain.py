@@ -75,8 +75,10 @@ def run_pretraining(
     if shown["n"] > SHOWN_SKIPS:
         print(f"skipped: ... {shown['n'] - SHOWN_SKIPS} more (each import's skipped.txt lists all)", file=err)
     config = prepare_run_dir(run_dir, config, resume=False)
-    stopping_message = "measuring and checkpointing the epoch so far"
-    with stop_on_signal(out, stopping_message) as stopping, MetricsSink(run_dir, out=out, live=False) as sink:
+    with (
+        stop_on_signal(out, "measuring and checkpointing the epoch so far") as stopping,
+        MetricsSink(run_dir, out=out, live=False) as sink,
+    ):
 
         def on_record(record: dict[str, Any]) -> None:
             sink.write(record, show=False)
