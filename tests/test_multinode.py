@@ -40,8 +40,28 @@ def cluster():
     cluster.shutdown()
 
 
-def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster, tmp_path: Path) -> None:
-    second = cluster.add_node(num_cpus=1)
+@pytest.fixture
+def add_node(cluster):
+    """``cluster.add_node`` for one test: the nodes it adds and does not remove go at its end.
+
+    A node left behind would take the next test's actors (each test counts on the head's
+    two CPUs plus the nodes it adds itself).
+    """
+    added = []
+
+    def add(**resources):
+        node = cluster.add_node(**resources)
+        added.append(node)
+        return node
+
+    yield add
+    for node in added:
+        if node in cluster.worker_nodes:
+            cluster.remove_node(node)
+
+
+def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(add_node, cluster, tmp_path: Path) -> None:
+    second = add_node(num_cpus=1)
     cluster.wait_for_nodes()
     run_dir = tmp_path / "run"
     config = prepare_run_dir(
@@ -55,7 +75,7 @@ def test_actors_spread_follow_a_joining_node_and_survive_a_departing_one(cluster
         wait_for(lambda: trainer.step >= 5, 90, "training to start")
 
         # A node joins: one more actor starts, and it plays.
-        cluster.add_node(num_cpus=1)
+        add_node(num_cpus=1)
         wait_for(lambda: len(trainer.actors) == 3, 60, "an actor for the new node")
         wait_for(lambda: len(trainer.actor_nodes) == 3, 60, "the new actor's first games")
 
@@ -72,9 +92,9 @@ def _node_of(actor) -> str:
     return ray.get(actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()))
 
 
-def test_learner_and_shared_inference_go_where_the_gpu_is(cluster, tmp_path: Path) -> None:
+def test_learner_and_shared_inference_go_where_the_gpu_is(add_node, cluster, tmp_path: Path) -> None:
     # The node advertises a GPU to Ray; there is no CUDA device here, so "auto" devices stay on the CPU.
-    gpu_node = cluster.add_node(num_cpus=2, num_gpus=1)
+    gpu_node = add_node(num_cpus=2, num_gpus=1)
     cluster.wait_for_nodes()
     shared = [
         "selfplay.inference=shared",
@@ -104,9 +124,11 @@ def _last_record(run_dir: Path) -> dict:
     return records[-1] if records else {}
 
 
-def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(cluster, tmp_path: Path, caplog) -> None:
+def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(add_node, cluster, tmp_path: Path,
+                                                                      caplog) -> None:
     # The head has room for the learner and one actor; the worker for one more.
-    worker = cluster.add_node(num_cpus=1)
+    assert not cluster.worker_nodes, "a node another test left would take the worker's actor"
+    worker = add_node(num_cpus=1)
     cluster.wait_for_nodes()
     run_dir = tmp_path / "run"
     fixed = MULTINODE + ["selfplay.actors=2", "run.evaluate=false", "run.log_every_seconds=1.0"]
@@ -137,7 +159,7 @@ def test_actors_of_a_lost_node_wait_without_spam_while_the_others_play(cluster, 
         assert "1 running, 1 waiting: needs 1 CPU (0 free)" in out.getvalue()
 
         # A node joins: the waiting actor is placed there and plays again.
-        cluster.add_node(num_cpus=1)
+        add_node(num_cpus=1)
         wait_for(lambda: _last_record(run_dir).get("actors_waiting") == 0, 150, "the actor to be placed again")
         wait_for(lambda: any(f"self-play actor {lost} plays again" in r.getMessage() for r in caplog.records), 30,
                  "the actor's next chunk right after it is placed (not after its backoff)")
