@@ -93,6 +93,8 @@ from selfplay.trajectory import has_final_area
 MASK_VALUE = -1e9
 #: State-dict name of the value head's last linear layer (its weight is [outputs, value_hidden]).
 VALUE_OUTPUT_WEIGHT = "value_head.6.weight"
+
+
 class NetworkOutput(NamedTuple):
     """All outputs of one evaluation (``B`` = batch, ``A`` = actions, ``(H, W)`` = the board).
 
