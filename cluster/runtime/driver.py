@@ -267,7 +267,7 @@ class Trainer:
                 log_step = self.step
                 self._follow_cluster(pending)
                 self._collect_weight_pushes()
-        return self._finish(pending, time.monotonic() - start)
+        return self._finish(pending, start, (last_log, log_totals, log_step))
 
     def _collect_weight_pushes(self) -> None:
         """Settle finished pushes to the shared inference actor (a failed one is retried by the actors)."""
@@ -539,7 +539,11 @@ class Trainer:
         record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
         self.metrics.write(record)
 
-    def _finish(self, pending: dict[Any, tuple[str, Any]], elapsed: float) -> dict[str, Any]:
+    def _finish(self, pending: dict[Any, tuple[str, Any]], start: float,
+                last_log: tuple[float, _Totals, int]) -> dict[str, Any]:
+        """Collect the chunks in flight, save the final checkpoint, and write one last progress
+        record, so that the metrics end with the run's final counts; ``start`` and ``last_log``
+        (its time, totals and step) are monotonic-clock values from the main loop."""
         ray = self.ray
         # The evaluator's ladder is saved after each checkpoint it rates: stop it at once
         # (`zeroplay evaluate RUN_DIR` rates whatever it had not reached).
@@ -567,6 +571,9 @@ class Trainer:
         version, path = self._call(self.learner.finish)
         self.weights_version = int(version)
         self.last_checkpoint = path
+        logged_at, log_totals, log_step = last_log
+        elapsed = time.monotonic() - start
+        self._log(max(time.monotonic() - logged_at, 1e-3), log_totals, log_step, elapsed)
         replay = self._replay_stats()
         try:
             ray.get(self.replay.close.remote(), timeout=30)
