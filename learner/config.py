@@ -27,6 +27,20 @@ VALUE_HEAD_OUTPUTS = {"scalar": 1, "wdl": 3}
 _SWITCHES = ("global_pooling", "ownership_head", "score_head")
 
 
+def _fields_of(cls: type, data: Any, error: type[ZeroplayError], section: str) -> dict[str, Any]:
+    """``data`` as keyword arguments of the dataclass ``cls``: a mapping whose keys are all fields.
+
+    Raises:
+        error: ``data`` is not a mapping, or it has keys that are not fields (named).
+    """
+    if not isinstance(data, Mapping):
+        raise error(f"{section} config must be a mapping, got {type(data).__name__}")
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise error(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return dict(data)
+
+
 class NetworkConfigError(ZeroplayError, ValueError):
     """A network setting out of range or of the wrong type; the message names the field."""
 
@@ -101,13 +115,7 @@ class NetworkConfig:
         A missing ``value_head`` (metadata written before it existed) means ``"scalar"``; a
         missing ``global_pooling``, ``ownership_head`` or ``score_head`` means False.
         """
-        if not isinstance(data, Mapping):
-            raise NetworkConfigError(f"network config must be a mapping, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise NetworkConfigError(f"unknown NetworkConfig keys: {sorted(unknown)}")
-        return cls(**dict(data))
+        return cls(**_fields_of(cls, data, NetworkConfigError, "network"))
 
     def differences(self, other: NetworkConfig) -> str:
         """The fields where ``self`` and ``other`` differ, as ``"value_head 'wdl' vs 'scalar'"`` ('' if none)."""
@@ -264,13 +272,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
-        if not isinstance(data, Mapping):
-            raise TrainConfigError(f"train config must be a mapping, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise TrainConfigError(f"unknown TrainConfig keys: {sorted(unknown)}")
-        d = dict(data)
+        d = _fields_of(cls, data, TrainConfigError, "train")
         for key in ("adam_betas", "lr_milestones"):
             if key in d:
                 d[key] = tuple(d[key])
