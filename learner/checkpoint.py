@@ -60,7 +60,14 @@ import torch
 from games.base import Game
 from games.errors import ZeroplayError
 from learner.network import NetworkConfig, PolicyValueNet, value_head_of
-from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, regular_file_stat, strict_json
+from selfplay.storage import (
+    StoredFileError,
+    atomic_write_bytes,
+    fsync_dir,
+    read_json_file,
+    read_regular_file,
+    regular_file_stat,
+)
 
 FORMAT = "zeroplay-checkpoint"
 FORMAT_VERSION = 1
@@ -339,15 +346,11 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     meta_path = Path(path)
     try:
-        data = read_regular_file(meta_path, max_bytes=MAX_METADATA_BYTES)
+        meta = read_json_file(meta_path, max_bytes=MAX_METADATA_BYTES)
     except FileNotFoundError:
         raise CheckpointError(f"{meta_path}: checkpoint metadata file not found") from None
-    except OSError as err:
-        raise CheckpointError(f"{meta_path}: cannot read metadata: {_reason(err)}") from None
-    try:
-        meta = strict_json(data)
-    except ValueError as err:
-        raise CheckpointError(f"{meta_path}: metadata is {err} (truncated or corrupt?)") from None
+    except StoredFileError as err:
+        raise CheckpointError(f"checkpoint metadata: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise CheckpointError(f"{meta_path}: not a zeroplay checkpoint (format {str(found)[:80]!r})")

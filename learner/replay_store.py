@@ -46,7 +46,7 @@ from games import Game
 from games.errors import ZeroplayError
 from learner.replay import Batch, ReplayBuffer, ReplayWindow
 from selfplay.resignation import ResignationMonitor, ResignationSettings
-from selfplay.storage import atomic_write_bytes, fsync_dir, read_regular_file, strict_json
+from selfplay.storage import StoredFileError, atomic_write_bytes, fsync_dir, read_json_file, read_regular_file
 from selfplay.trajectory import (
     DEFAULT_MAX_BYTES,
     TrainingTargets,
@@ -433,16 +433,11 @@ class ReplayService:
         """
         path = self.store.directory / STATE_FILE  # type: ignore[union-attr]
         try:
-            data = read_regular_file(path, max_bytes=_STATE_MAX_BYTES, follow_symlinks=False)
+            state = read_json_file(path, max_bytes=_STATE_MAX_BYTES, follow_symlinks=False)
         except FileNotFoundError:
             return {}
-        except OSError as err:
-            warnings.append(f"{path} unreadable ({err.strerror or err}); its counters start from 0")
-            return {}
-        try:
-            state = strict_json(data)
-        except ValueError as err:
-            warnings.append(f"{path}: {err}; its counters start from 0")
+        except StoredFileError as err:
+            warnings.append(f"{err}; its counters start from 0")
             return {}
         if not isinstance(state, dict):
             warnings.append(f"{path} does not hold a JSON object; its counters start from 0")

@@ -10,7 +10,8 @@ FIFO, device or directory in its place is refused before it is opened (opening a
 for reading would wait for a writer forever), and so is a file beyond a size bound.
 :func:`strict_json` decodes what such a file holds without accepting what JSON does not
 define (NaN, Infinity, numbers beyond a float) and without letting deep nesting escape as
-a ``RecursionError``.
+a ``RecursionError``. :func:`read_json_file` does both, with one error for a file that is
+there but cannot be read.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from games.errors import ZeroplayError
+
 
 class UnsafeFileError(OSError):
     """A path that is not a regular file, or a file larger than the reader allows."""
+
+
+class StoredFileError(ZeroplayError, ValueError):
+    """A file that is there but cannot be read back: unreadable, not a regular file, too
+    large, or not strict JSON. The message starts with the path or names it."""
 
 
 def _kind(mode: int) -> str:
@@ -143,3 +151,27 @@ def strict_json(data: bytes | str) -> Any:
         raise ValueError("nested too deeply") from None
     except ValueError as err:
         raise ValueError(f"not valid JSON: {str(err).splitlines()[0][:180]}") from None
+
+
+def read_json_file(path: str | os.PathLike[str], *, max_bytes: int, follow_symlinks: bool = True) -> Any:
+    """The JSON value held by the regular file ``path`` (at most ``max_bytes``), decoded by
+    :func:`strict_json`.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        StoredFileError: it is there but unreadable, not a regular file (or a link, with
+            ``follow_symlinks=False``), too large, or not strict JSON (the message says which).
+    """
+    path = Path(path)
+    try:
+        data = read_regular_file(path, max_bytes=max_bytes, follow_symlinks=follow_symlinks)
+    except FileNotFoundError:
+        raise
+    except UnsafeFileError as err:
+        raise StoredFileError(f"cannot read: {err}") from None
+    except OSError as err:
+        raise StoredFileError(f"{path}: cannot read: {err.strerror or err}") from None
+    try:
+        return strict_json(data)
+    except ValueError as err:
+        raise StoredFileError(f"{path}: {err}") from None

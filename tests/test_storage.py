@@ -10,7 +10,14 @@ from fuzz_helpers import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file, strict_json
+from selfplay.storage import (
+    StoredFileError,
+    UnsafeFileError,
+    atomic_write_bytes,
+    read_json_file,
+    read_regular_file,
+    strict_json,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +60,23 @@ def test_read_regular_file_refuses_a_fifo_and_an_oversized_file(tmp_path: Path) 
     with pytest.raises(UnsafeFileError, match="big.json is larger than 100 bytes"):
         read_regular_file(big, max_bytes=100)
     assert read_regular_file(big, max_bytes=101) == b"x" * 101
+
+
+def test_read_json_file_tells_a_missing_file_from_one_that_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with pytest.raises(FileNotFoundError):
+        read_json_file(path, max_bytes=100)
+    atomic_write_bytes(path, b'{"games": 3}')
+    assert read_json_file(path, max_bytes=100) == {"games": 3}
+    with pytest.raises(StoredFileError, match=rf"cannot read: {path} is larger than 5 bytes"):
+        read_json_file(path, max_bytes=5)
+    atomic_write_bytes(path, b'{"games": NaN}')
+    with pytest.raises(StoredFileError, match=rf"{path}: not valid JSON: NaN"):
+        read_json_file(path, max_bytes=100)
+    link = tmp_path / "link.json"
+    link.symlink_to(path)
+    with pytest.raises(StoredFileError, match=rf"cannot read: {link} is a symbolic link"):
+        read_json_file(link, max_bytes=100, follow_symlinks=False)
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(StoredFileError, match=r"dir\.json is a directory"):
+        read_json_file(tmp_path / "dir.json", max_bytes=100)

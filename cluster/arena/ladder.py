@@ -13,7 +13,7 @@ from typing import Any
 
 from cluster.runtime.rundir import RunDir
 from games.errors import ZeroplayError
-from selfplay.storage import UnsafeFileError, atomic_write_bytes, read_regular_file, strict_json
+from selfplay.storage import StoredFileError, atomic_write_bytes, read_json_file
 
 
 class LadderError(ZeroplayError, ValueError):
@@ -58,17 +58,11 @@ def read_ladder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """
     path = RunDir(run_dir).ladder
     try:
-        raw = read_regular_file(path, max_bytes=MAX_LADDER_BYTES)
+        data = read_json_file(path, max_bytes=MAX_LADDER_BYTES)
     except FileNotFoundError:
         return None
-    except UnsafeFileError as err:
-        raise LadderError(f"cannot read the ladder: {err}") from None
-    except OSError as err:
-        raise LadderError(f"{path}: cannot read the ladder: {err.strerror or err}") from None
-    try:
-        data = strict_json(raw)
-    except ValueError as err:
-        raise LadderError(f"{path}: the ladder is {err}") from None
+    except StoredFileError as err:
+        raise LadderError(f"the ladder: {err}") from None
     if not isinstance(data, dict) or data.get("format") != LADDER_FORMAT:
         raise LadderError(f"{path}: not a zeroplay ladder file")
     if data.get("format_version") != LADDER_VERSION:

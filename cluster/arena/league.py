@@ -57,7 +57,7 @@ import numpy as np
 from cluster.arena.elo import Z95
 from cluster.runtime.rundir import RunDir
 from games.errors import ZeroplayError
-from selfplay.storage import atomic_write_bytes, read_regular_file, strict_json
+from selfplay.storage import StoredFileError, atomic_write_bytes, read_json_file
 
 LEAGUE_FORMAT = "zeroplay-league"
 LEAGUE_VERSION = 1
@@ -493,15 +493,11 @@ def read_league(run_dir: str | Path) -> LeagueState | None:
     """
     path = league_path(run_dir)
     try:
-        data = read_regular_file(path, max_bytes=MAX_FILE_BYTES, follow_symlinks=False)
+        parsed = read_json_file(path, max_bytes=MAX_FILE_BYTES, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    except OSError as err:
-        raise LeagueError(f"{path}: cannot read the league file: {err}") from None
-    try:
-        parsed = strict_json(data)
-    except ValueError as err:
-        raise LeagueError(f"{path}: {err}") from None
+    except StoredFileError as err:
+        raise LeagueError(str(err)) from None
     try:
         return parse_league(parsed)
     except LeagueError as err:
