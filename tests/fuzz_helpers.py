@@ -33,20 +33,22 @@ def fuzz_settings(default_examples: int, deadline_seconds: float) -> settings:
     )
 
 
-def mutations(text: str) -> st.SearchStrategy[str]:
-    """``text`` with a few characters replaced, inserted or deleted."""
-    edit = st.tuples(st.integers(0, 10**6), st.sampled_from("rid"), st.characters(codec="utf-8"))
+def mutations(original: str | bytes, max_edits: int = 6) -> st.SearchStrategy:
+    """``original`` (text or bytes, and of the same type) with 1 to ``max_edits`` of its
+    characters or bytes replaced, inserted or deleted."""
+    element = st.integers(0, 255) if isinstance(original, bytes) else st.characters(codec="utf-8")
+    edit = st.tuples(st.integers(0, 10**6), st.sampled_from("rid"), element)
 
-    def apply(edits: list) -> str:
-        chars = list(text)
-        for position, kind, ch in edits:
-            i = position % (len(chars) + 1)
-            if kind == "r" and i < len(chars):
-                chars[i] = ch
+    def apply(edits: list) -> str | bytes:
+        items = list(original)
+        for position, kind, item in edits:
+            i = position % (len(items) + 1)
+            if kind == "r" and i < len(items):
+                items[i] = item
             elif kind == "i":
-                chars.insert(i, ch)
-            elif i < len(chars):
-                del chars[i]
-        return "".join(chars)
+                items.insert(i, item)
+            elif i < len(items):
+                del items[i]
+        return bytes(items) if isinstance(original, bytes) else "".join(items)
 
-    return st.lists(edit, min_size=1, max_size=6).map(apply)
+    return st.lists(edit, min_size=1, max_size=max_edits).map(apply)
