@@ -6,11 +6,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from training_helpers import TINY_RUN
+from training_helpers import TINY_RUN, metrics_records, running, wait_for
 
 import games
 from selfplay import SearchConfig, Worker, WorkerConfig, encode, uniform_evaluator
@@ -65,11 +66,29 @@ def _league_games(run_dir: Path) -> list:
 def test_a_league_run_plays_snapshots_and_an_exploiter_and_survives_restarts(tmp_path: Path, caplog) -> None:
     from cluster.arena.league import read_league
     from cluster.config.run import resolve
-    from cluster.runtime.driver import run_training
+    from cluster.runtime.driver import Trainer, run_training
+    from cluster.runtime.rundir import prepare_run_dir
+
+    def train(minutes: float, until: Callable[[], bool], what: str, resume: bool = True) -> dict:
+        """A run (capped at ``minutes``) that stops once ``until()`` holds; its summary."""
+        assignments = [] if resume else TINY_RUN + LEAGUE
+        config = prepare_run_dir(run_dir, resolve("tictactoe", assignments=assignments, run__minutes=minutes),
+                                 resume=resume)
+        with running(Trainer(config, run_dir, out=io.StringIO())) as summary:
+            wait_for(until, minutes * 60, what)
+        return summary
+
+    def exploiter_game_count() -> int:
+        state = read_league(run_dir)
+        return state.exploiters[0].games if state is not None and state.exploiters else 0
+
+    def league_under_way() -> bool:
+        state = read_league(run_dir)
+        return (state is not None and bool(state.snapshots) and sum(sum(c.values()) for c in state.payoff.values()) > 0
+                and exploiter_game_count() > 0 and any("league_exploitability" in r for r in metrics_records(run_dir)))
 
     run_dir = tmp_path / "run"
-    summary = run_training(resolve("tictactoe", assignments=TINY_RUN + LEAGUE, run__minutes=0.5), run_dir,
-                           out=io.StringIO())
+    summary = train(3.0, league_under_way, "snapshots played by the main agent and exploiter games", resume=False)
     state = read_league(run_dir)
     assert state is not None and state.snapshots, "snapshots of the main agent"
     names = state.names()
@@ -92,7 +111,7 @@ def test_a_league_run_plays_snapshots_and_an_exploiter_and_survives_restarts(tmp
     assert any(r.get("league_snapshots") for r in records) and any("league_exploitability" in r for r in records)
 
     # A restart continues the league: its snapshots, payoff counts and the exploiter's run.
-    run_training(resolve("tictactoe", run__minutes=0.2), run_dir, resume=True, out=io.StringIO())
+    train(3.0, lambda: exploiter_game_count() > games_before, "more exploiter games after the restart")
     after = read_league(run_dir)
     assert set(names) <= set(after.names())
     assert all(sum(after.payoff.get(n, {}).values()) >= c for n, c in counted.items())

@@ -124,7 +124,7 @@ class Trainer:
             if config.selfplay.inference == "shared" else (None, None)
         )
         self._weight_pushes: list[Any] = []  # weights pushed to the shared inference actor
-        self._inference_seen: dict[str, Any] | None = None  # its counters at the last record
+        self._inference_seen: tuple[dict[str, Any], float] | None = None  # its counters at the last record, and when
         self._selfplay_class = selfplay_actor_class()
         self.actors: dict[int, Any] = {}
         self._failures: dict[int, int] = {}  # actor -> chunks failed in a row (0: its last one played)
@@ -461,8 +461,12 @@ class Trainer:
             log.warning("replay stats unavailable (%s)", type(err).__name__)
             return {}
 
-    def _inference_period(self, period: float) -> dict[str, Any]:
-        """The shared inference actor's mean forward batch and busy fraction since the last record."""
+    def _inference_period(self) -> dict[str, Any]:
+        """The shared inference actor's mean forward batch and busy fraction since the last record.
+
+        The busy fraction is its forward time over the time between the two looks at its
+        counters (not the record's period, which a slow look would stretch).
+        """
         if self.inference is None:
             return {}
         try:
@@ -470,13 +474,17 @@ class Trainer:
         except self.ray.exceptions.RayError:  # restarting: its counters start again
             self._inference_seen = None
             return {}
+        seen_at = time.monotonic()
         before = self._inference_seen
-        self._inference_seen = stats
-        if before is None or stats["batches"] <= before["batches"]:  # first look, restarted, or idle
+        self._inference_seen = (stats, seen_at)
+        if before is None or stats["batches"] <= before[0]["batches"]:  # first look, restarted, or idle
             return {}
+        before_stats, before_at = before
         return {
-            "inference_mean_batch": (stats["positions"] - before["positions"]) / (stats["batches"] - before["batches"]),
-            "inference_busy": (stats["forward_seconds"] - before["forward_seconds"]) / period,
+            "inference_mean_batch": (stats["positions"] - before_stats["positions"])
+            / (stats["batches"] - before_stats["batches"]),
+            "inference_busy": (stats["forward_seconds"] - before_stats["forward_seconds"])
+            / max(seen_at - before_at, 1e-9),
         }
 
     def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
@@ -533,7 +541,7 @@ class Trainer:
             "weights_broadcast": (t.weights_seconds - before.weights_seconds) / sp_seconds,
             "evaluate_fraction": (t.evaluate_seconds - before.evaluate_seconds) / sp_seconds,
         }
-        record.update(self._inference_period(period))
+        record.update(self._inference_period())
         if self.plan is not None:
             record.update(self.plan.record())
         record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
