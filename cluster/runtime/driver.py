@@ -576,6 +576,7 @@ class Trainer:
                 self.step = int(result["step"])
         if self.inference is not None:
             ray.kill(self.inference, no_restart=True)
+            self.inference = None  # the last record below does not ask it
         version, path = self._call(self.learner.finish)
         self.weights_version = int(version)
         self.last_checkpoint = path
