@@ -158,3 +158,29 @@ def test_the_metrics_say_what_the_replay_skipped_on_reload(tmp_path: Path) -> No
     resumed = [r for r in metrics_records(run_dir) if r["time"] >= resumed_at]
     assert resumed and resumed[-1]["replay_load_skipped_records"] >= 1
     assert resumed[-1]["replay_load_skipped_files"] == 0
+
+
+def test_a_slow_starting_actor_is_waited_for_with_reports_and_one_that_never_answers_is_named(caplog) -> None:
+    """A busy machine can take minutes to start an actor's process: the run waits, saying so."""
+    import logging
+    import time
+
+    import ray
+
+    from cluster.runtime.actors import ActorStartError, first_answer
+
+    @ray.remote(num_cpus=0)
+    class Slow:
+        def __init__(self, seconds: float) -> None:
+            time.sleep(seconds)
+
+        def position(self) -> dict:
+            return {"step": 3}
+
+    with caplog.at_level(logging.WARNING, logger="cluster.runtime.actors"):
+        assert first_answer(Slow.remote(3.0).position, what="learner", report_every=1.0) == {"step": 3}
+    assert any("the learner is still starting after" in r.getMessage() for r in caplog.records)
+    stuck = Slow.remote(60.0)
+    with pytest.raises(ActorStartError, match=r"the learner did not start within 2 s: .*ray status"):
+        first_answer(stuck.position, what="learner", timeout=2.0, report_every=1.0)
+    ray.kill(stuck)

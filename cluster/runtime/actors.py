@@ -27,6 +27,7 @@ import ray
 
 from cluster.config.run import RunConfig, dump_toml, from_mapping
 from cluster.runtime.rundir import RunDir, resume_checkpoint
+from games.errors import ZeroplayError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,45 @@ def call_while_restarting(method: Any, *args: Any, timeout: float = 120.0) -> An
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.5)
+
+
+# A new actor's process must start and import torch before it answers: seconds on a quiet
+# machine, minutes on a busy one. The run waits this long, reporting as it goes.
+STARTUP_TIMEOUT_SECONDS = 900.0
+STARTUP_REPORT_SECONDS = 60.0
+
+
+class ActorStartError(ZeroplayError, RuntimeError):
+    """An actor zeroplay created did not answer its first call in time."""
+
+
+def first_answer(method: Any, *args: Any, what: str, timeout: float = STARTUP_TIMEOUT_SECONDS,
+                 report_every: float = STARTUP_REPORT_SECONDS) -> Any:
+    """``ray.get(method.remote(*args))`` for the first call to a newly created actor.
+
+    Waits while Ray starts the actor's process (a warning every ``report_every`` seconds
+    says so, naming ``what``) and while it restarts after a crash.
+
+    Raises:
+        ActorStartError: no answer within ``timeout`` seconds (naming ``what`` and what to check).
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    ref = method.remote(*args)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ActorStartError(
+                f"the {what} did not start within {timeout:.0f} s: the machine may be overloaded, or "
+                f"short of the CPUs, GPUs or memory the run asks for (`ray status` shows what is free)")
+        try:
+            return ray.get(ref, timeout=min(report_every, left))
+        except ray.exceptions.GetTimeoutError:
+            log.warning("the %s is still starting after %.0f s (a busy machine starts Ray workers slowly)",
+                        what, time.monotonic() - started)
+        except (ray.exceptions.ActorUnavailableError, ray.exceptions.ActorDiedError):
+            time.sleep(0.5)  # restarting: ask again
+            ref = method.remote(*args)
 
 
 def _actor_seed(seed: int, index: int) -> np.random.SeedSequence:

@@ -102,6 +102,7 @@ class Trainer:
             create_evaluator_actor,
             create_inference_actor,
             create_replay_actor,
+            first_answer,
             learner_actor_class,
             selfplay_actor_class,
         )
@@ -137,7 +138,7 @@ class Trainer:
         self.totals = _Totals()
         self.learner_metrics: dict[str, Any] = {}
         self.resign_threshold: float | None = None  # the replay's, refreshed with every progress record
-        position = self._call(self.learner.position)
+        position = first_answer(self.learner.position, what="learner")
         self.step = int(position["step"])
         self.weights_version = int(position["weights_version"])
         self.last_checkpoint = position["checkpoint"]
@@ -401,7 +402,9 @@ class Trainer:
             self.restarts += 1
             log.warning("learner failed (%s); it restarts from its last checkpoint", type(err).__name__)
             self.metrics.release_display()
-            position = self._call(self.learner.position)
+            from cluster.runtime.actors import first_answer
+
+            position = first_answer(self.learner.position, what="restarted learner")
             self.step = int(position["step"])
             self.metrics.rewind(self.step)  # steps past the checkpoint are redone
         else:

@@ -86,7 +86,7 @@ class _Exploiter:
 
     # ---- lifetime
     def start(self, pending: dict[Any, tuple[str, Any]]) -> None:
-        from cluster.runtime.actors import create_replay_actor, learner_actor_class, selfplay_actor_class
+        from cluster.runtime.actors import create_replay_actor, first_answer, learner_actor_class, selfplay_actor_class
         from cluster.runtime.exploit import write_start_checkpoint
         from learner.checkpoint import latest_checkpoint
 
@@ -105,7 +105,7 @@ class _Exploiter:
         selfplay = selfplay_actor_class().options(num_cpus=cpus, max_restarts=-1).remote(
             toml, _EXPLOITER_ACTOR_INDEX + self.state.index, replay_name, None)
         self.actors = {"replay": replay, "learner": learner, "selfplay": selfplay}
-        position = self.plan.call(learner.position)
+        position = first_answer(learner.position, what=f"league exploiter {self.state.index}'s learner")
         self.weights_version = int(position["weights_version"])
         self.weights_ref = learner.weights.remote()
         self.alive = True
