@@ -490,7 +490,7 @@ class Trainer:
             / max(seen_at - before_at, 1e-9),
         }
 
-    def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> None:
+    def _log(self, period: float, before: _Totals, step_before: int, elapsed: float) -> dict[str, Any]:
         t = self.totals
         replay = self._replay_stats()
         if self.config.selfplay.resign and replay:
@@ -549,6 +549,7 @@ class Trainer:
             record.update(self.plan.record())
         record["checkpoint"] = self.last_checkpoint  # shown live, read by `zeroplay status`
         self.metrics.write(record)
+        return record
 
     def _finish(self, pending: dict[Any, tuple[str, Any]], start: float,
                 last_log: tuple[float, _Totals, int]) -> dict[str, Any]:
@@ -585,8 +586,7 @@ class Trainer:
         self.last_checkpoint = path
         logged_at, log_totals, log_step = last_log
         elapsed = time.monotonic() - start
-        self._log(max(time.monotonic() - logged_at, 1e-3), log_totals, log_step, elapsed)
-        replay = self._replay_stats()
+        last = self._log(max(time.monotonic() - logged_at, 1e-3), log_totals, log_step, elapsed)
         try:
             ray.get(self.replay.close.remote(), timeout=30)
         except ray.exceptions.RayError as err:
@@ -596,8 +596,8 @@ class Trainer:
             "checkpoint": path,
             "step": self.step,
             "weights_version": self.weights_version,
-            "games": replay.get("games_added", self.totals.games),
-            "positions": replay.get("positions_added", self.totals.positions),
+            "games": last["games"],  # the replay's count (the driver's if it did not answer)
+            "positions": last["positions"],
             "minutes": round(elapsed / 60, 2),
             "actor_restarts": self.restarts,
             **(self.plan.summary() if self.plan is not None else {}),
