@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,14 +79,14 @@ def test_a_league_run_plays_snapshots_and_an_exploiter_and_survives_restarts(tmp
             wait_for(until, minutes * 60, what)
         return summary
 
-    def exploiter_game_count() -> int:
-        state = read_league(run_dir)
+    def exploiter_game_count(state: Any) -> int:
         return state.exploiters[0].games if state is not None and state.exploiters else 0
 
     def league_under_way() -> bool:
         state = read_league(run_dir)
         return (state is not None and bool(state.snapshots) and sum(sum(c.values()) for c in state.payoff.values()) > 0
-                and exploiter_game_count() > 0 and any("league_exploitability" in r for r in metrics_records(run_dir)))
+                and exploiter_game_count(state) > 0
+                and any("league_exploitability" in r for r in metrics_records(run_dir)))
 
     run_dir = tmp_path / "run"
     summary = train(3.0, league_under_way, "snapshots played by the main agent and exploiter games", resume=False)
@@ -111,7 +112,8 @@ def test_a_league_run_plays_snapshots_and_an_exploiter_and_survives_restarts(tmp
     assert any(r.get("league_snapshots") for r in records) and any("league_exploitability" in r for r in records)
 
     # A restart continues the league: its snapshots, payoff counts and the exploiter's run.
-    train(3.0, lambda: exploiter_game_count() > games_before, "more exploiter games after the restart")
+    train(3.0, lambda: exploiter_game_count(read_league(run_dir)) > games_before,
+          "more exploiter games after the restart")
     after = read_league(run_dir)
     assert set(names) <= set(after.names())
     assert all(sum(after.payoff.get(n, {}).values()) >= c for n, c in counted.items())
